@@ -1,0 +1,494 @@
+//! The one place the stages are wired together and output is written.
+//!
+//! Each command loads the catalog, resolves what it needs, and hands the
+//! model to a pure report function. Diagnostics go to stderr as text (or into
+//! the JSON document where a command prints JSON); input problems exit with
+//! status 2, and nothing is written when any profile has an error.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::CommandFactory;
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::taxonomy::{Category, Lang, Role, Tier};
+use crate::catalog::{invalid_choice, Catalog};
+use crate::cli::{
+    BuildArgs, CheckArgs, ChecklistArgs, ChecklistFormat, Cli, ColorWhen, Command, ExplainArgs,
+    ListArgs, ListWhat, ResolveArgs, TextOrJson,
+};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::load::document::Date;
+use crate::model::DesiredState;
+use crate::output;
+use crate::report;
+use crate::resolve::{self, chain};
+use crate::source::{SourceMap, Sp, Span};
+
+/// Exit status for invalid input and errors.
+const INVALID: u8 = 2;
+
+/// Everything a command needs: the sources read so far, the catalog and the diagnostics.
+pub struct Session {
+    pub sources: SourceMap,
+    pub catalog: Catalog,
+    pub diags: Diagnostics,
+    color: ColorWhen,
+}
+
+impl Session {
+    /// Loads the built-in catalog and any overrides.
+    pub fn new(baselines: &[PathBuf], color: ColorWhen) -> Session {
+        let mut sources = SourceMap::new();
+        let mut diags = Diagnostics::new();
+        let dirs: Vec<&Path> = baselines.iter().map(PathBuf::as_path).collect();
+        let catalog = Catalog::load(&mut sources, &dirs, &mut diags);
+        Session {
+            sources,
+            catalog,
+            diags,
+            color,
+        }
+    }
+
+    /// Resolves profiles (files or folders) as of a date; `None` entries failed.
+    pub fn resolve_all(
+        &mut self,
+        inputs: &[PathBuf],
+        args: &ResolveArgs,
+    ) -> Vec<Option<DesiredState>> {
+        let options = resolve::Options {
+            at: args.at.unwrap_or_else(Date::today),
+        };
+        let profiles = expand_profiles(inputs, &mut self.diags);
+        profiles
+            .iter()
+            .map(|p| {
+                resolve::resolve(
+                    p,
+                    &self.catalog,
+                    &mut self.sources,
+                    &options,
+                    &mut self.diags,
+                )
+            })
+            .collect()
+    }
+
+    /// Prints diagnostics to stderr.
+    pub fn report(&self) {
+        if self.diags.is_empty() {
+            return;
+        }
+        let choice = match self.color {
+            ColorWhen::Always => ColorChoice::Always,
+            ColorWhen::Never => ColorChoice::Never,
+            ColorWhen::Auto
+                if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() =>
+            {
+                ColorChoice::Auto
+            }
+            ColorWhen::Auto => ColorChoice::Never,
+        };
+        let mut stderr = StandardStream::stderr(choice);
+        let _ = self.diags.render_text(&self.sources, &mut stderr);
+    }
+}
+
+/// Expands folders into the profiles they hold: the TOML files no other file there extends.
+pub fn expand_profiles(inputs: &[PathBuf], diags: &mut Diagnostics) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if !input.is_dir() {
+            out.push(input.clone());
+            continue;
+        }
+        let files: Vec<PathBuf> = walkdir::WalkDir::new(input)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "toml")
+            })
+            .map(|e| chain::normalize(e.path()))
+            .collect();
+        let mut extended = std::collections::BTreeSet::new();
+        for file in &files {
+            let Ok(text) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            let Ok(table) = text.parse::<toml::Table>() else {
+                continue;
+            };
+            let parents = table
+                .get("profile")
+                .and_then(|p| p.get("extends"))
+                .and_then(|e| e.as_array())
+                .cloned()
+                .unwrap_or_default();
+            let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+            for parent in parents.iter().filter_map(|p| p.as_str()) {
+                extended.insert(chain::normalize(&base.join(parent)));
+            }
+        }
+        let before = out.len();
+        out.extend(files.into_iter().filter(|f| !extended.contains(f)));
+        if out.len() == before {
+            diags.push(Diagnostic::error(
+                Code::Io,
+                format!("no profiles found in {}", input.display()),
+            ));
+        }
+    }
+    out
+}
+
+/// Runs the command line and returns the process exit status.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "hardbase", &mut buf);
+            return print(&buf);
+        }
+        Command::Check(ref args) => check(&cli, args),
+        Command::Build(ref args) => build(&cli, args),
+        Command::Explain(ref args) => explain(&cli, args),
+        Command::List(ref args) => list(&cli, args),
+        Command::Schema => schema(&cli),
+        Command::Checklist(ref args) => checklist(&cli, args),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(INVALID)
+    })
+}
+
+type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn print(bytes: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            ExitCode::from(INVALID)
+        }
+    }
+}
+
+fn check(cli: &Cli, args: &CheckArgs) -> CmdResult {
+    let mut session = Session::new(&cli.baselines, cli.color);
+    let states = session.resolve_all(&args.profiles, &args.resolve);
+    let failed = session.diags.has_errors();
+    match args.format {
+        TextOrJson::Json => {
+            let profiles: Vec<serde_json::Value> = if failed {
+                Vec::new()
+            } else {
+                states
+                    .iter()
+                    .flatten()
+                    .map(|s| report::check::to_json(s, &session.sources))
+                    .collect()
+            };
+            let mut doc = session.diags.to_json(&session.sources);
+            doc["profiles"] = serde_json::Value::Array(profiles);
+            doc["valid"] = serde_json::Value::Bool(!failed);
+            let mut text = serde_json::to_string_pretty(&doc)?;
+            text.push('\n');
+            let code = print(text.as_bytes());
+            Ok(if failed {
+                ExitCode::from(INVALID)
+            } else {
+                code
+            })
+        }
+        TextOrJson::Text => {
+            session.report();
+            if failed {
+                return Ok(ExitCode::from(INVALID));
+            }
+            let texts: Vec<String> = states
+                .iter()
+                .flatten()
+                .map(|s| report::check::to_text(s, &session.sources))
+                .collect();
+            Ok(print(texts.join("\n").as_bytes()))
+        }
+    }
+}
+
+fn explain(cli: &Cli, args: &ExplainArgs) -> CmdResult {
+    let mut session = Session::new(&cli.baselines, cli.color);
+    let id = args.control.to_ascii_uppercase();
+    let Some(control) = session.catalog.get(&id) else {
+        let mut d = Diagnostic::error(
+            Code::UnknownControl,
+            format!("unknown control `{}`", args.control),
+        );
+        d = match session.catalog.suggest(&id) {
+            Some(best) => d.note(format!("help: did you mean `{best}`?")),
+            None => d.note("`hardbase list controls` shows every control"),
+        };
+        session.diags.push(d);
+        session.report();
+        return Ok(ExitCode::from(INVALID));
+    };
+    let text = match args.format {
+        TextOrJson::Text => report::explain::to_text(control, &session.sources, args.lang),
+        TextOrJson::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report::explain::to_json(control, &session.sources))?
+        ),
+    };
+    session.report();
+    let code = print(text.as_bytes());
+    Ok(if session.diags.has_errors() {
+        ExitCode::from(INVALID)
+    } else {
+        code
+    })
+}
+
+fn parse_filter<T>(
+    value: &Option<String>,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    ids: &[&str],
+    diags: &mut Diagnostics,
+    sources: &mut SourceMap,
+) -> Option<T> {
+    let v = value.as_ref()?;
+    let parsed = parse(v);
+    if parsed.is_none() {
+        let file = sources.add(format!("--{what}"), v.clone());
+        invalid_choice(
+            what,
+            &Sp::new(v.clone(), Span::new(file, 0..v.len())),
+            ids,
+            diags,
+        );
+    }
+    parsed
+}
+
+fn list(cli: &Cli, args: &ListArgs) -> CmdResult {
+    let mut session = Session::new(&cli.baselines, cli.color);
+    let filter = report::list::Filter {
+        role: parse_filter(
+            &args.role,
+            "role",
+            Role::from_id,
+            &Role::ids(),
+            &mut session.diags,
+            &mut session.sources,
+        ),
+        tier: parse_filter(
+            &args.tier,
+            "tier",
+            Tier::from_id,
+            &Tier::ids(),
+            &mut session.diags,
+            &mut session.sources,
+        ),
+        category: parse_filter(
+            &args.category,
+            "category",
+            Category::from_id,
+            &Category::ids(),
+            &mut session.diags,
+            &mut session.sources,
+        ),
+        short_term: args.short_term,
+    };
+    session.report();
+    if session.diags.has_errors() {
+        return Ok(ExitCode::from(INVALID));
+    }
+    let json = args.format == TextOrJson::Json;
+    let text = match args.what {
+        ListWhat::Controls => {
+            let list = report::list::controls(&session.catalog, &filter);
+            if json {
+                serde_json::to_string_pretty(&report::list::controls_json(&list))? + "\n"
+            } else {
+                report::list::controls_text(&list, args.lang)
+            }
+        }
+        ListWhat::Roles if json => {
+            serde_json::to_string_pretty(&report::list::roles_json())? + "\n"
+        }
+        ListWhat::Roles => report::list::roles_text(args.lang),
+        ListWhat::Platforms if json => {
+            serde_json::to_string_pretty(&report::list::platforms_json())? + "\n"
+        }
+        ListWhat::Platforms => report::list::platforms_text(),
+    };
+    Ok(print(text.as_bytes()))
+}
+
+fn schema(cli: &Cli) -> CmdResult {
+    let session = Session::new(&cli.baselines, cli.color);
+    session.report();
+    if session.diags.has_errors() {
+        return Ok(ExitCode::from(INVALID));
+    }
+    let text =
+        serde_json::to_string_pretty(&report::schema::profile_schema(&session.catalog))? + "\n";
+    Ok(print(text.as_bytes()))
+}
+
+fn checklist(cli: &Cli, args: &ChecklistArgs) -> CmdResult {
+    let mut session = Session::new(&cli.baselines, cli.color);
+    let states = session.resolve_all(std::slice::from_ref(&args.profile), &args.resolve);
+    session.report();
+    let Some(Some(state)) = states
+        .into_iter()
+        .next()
+        .filter(|_| !session.diags.has_errors())
+    else {
+        return Ok(ExitCode::from(INVALID));
+    };
+    let bytes = match args.format {
+        ChecklistFormat::Md => report::checklist::markdown(&state, args.lang).into_bytes(),
+        ChecklistFormat::Csv => report::checklist::csv(&state, args.lang),
+        ChecklistFormat::Xlsx => report::checklist::xlsx(&state, args.lang)?,
+    };
+    match &args.output {
+        Some(path) => {
+            output::write_file(path, &bytes)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        None if args.format == ChecklistFormat::Xlsx => {
+            Err("an xlsx checklist is binary: write it to a file with --output FILE".into())
+        }
+        None => Ok(print(&bytes)),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The files of one profile's output tree (paths relative to the tree, `/`-separated).
+pub fn profile_artifacts(
+    state: &DesiredState,
+    session: &Session,
+) -> Result<Vec<(String, Vec<u8>)>, Box<dyn std::error::Error>> {
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for (lang, suffix) in [(Lang::Ja, ""), (Lang::En, ".en")] {
+        files.push((
+            format!("checklist{suffix}.md"),
+            report::checklist::markdown(state, lang).into_bytes(),
+        ));
+        files.push((
+            format!("checklist{suffix}.csv"),
+            report::checklist::csv(state, lang),
+        ));
+        files.push((
+            format!("checklist{suffix}.xlsx"),
+            report::checklist::xlsx(state, lang)?,
+        ));
+    }
+    let mut desired = report::check::to_json(state, &session.sources);
+    if let Some(obj) = desired.as_object_mut() {
+        // The evaluation day is not part of the artefact: the same inputs give the same bytes any day.
+        obj.remove("evaluated_at");
+    }
+    files.push((
+        "desired-state.json".into(),
+        (serde_json::to_string_pretty(&desired)? + "\n").into_bytes(),
+    ));
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let inputs: Vec<serde_json::Value> = state
+        .profile
+        .layers
+        .iter()
+        .map(|name| {
+            let file = (0..session.sources.len()).find(|i| session.sources.name(*i) == name);
+            let text = file.map(|f| session.sources.text(f)).unwrap_or("");
+            serde_json::json!({ "path": name, "sha256": sha256_hex(text.as_bytes()) })
+        })
+        .collect();
+    let mut catalog_hash = Sha256::new();
+    for i in 0..session.sources.len() {
+        let name = session.sources.name(i);
+        if name.starts_with("<built-in>/") || !state.profile.layers.iter().any(|l| l == name) {
+            catalog_hash.update(name.as_bytes());
+            catalog_hash.update([0]);
+            catalog_hash.update(session.sources.text(i).as_bytes());
+            catalog_hash.update([0]);
+        }
+    }
+    let catalog_digest: String = catalog_hash
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let manifest = serde_json::json!({
+        "generator": "hardbase",
+        "version": env!("CARGO_PKG_VERSION"),
+        "profile": state.profile.name,
+        "role": state.profile.role.id(),
+        "platform": state.profile.platform.id,
+        "inputs": inputs,
+        "catalog_sha256": catalog_digest,
+        "artifacts": files.iter().map(|(path, bytes)| serde_json::json!({
+            "path": path,
+            "sha256": sha256_hex(bytes),
+            "size": bytes.len(),
+        })).collect::<Vec<_>>(),
+    });
+    files.push((
+        output::MANIFEST.into(),
+        (serde_json::to_string_pretty(&manifest)? + "\n").into_bytes(),
+    ));
+    Ok(files)
+}
+
+fn build(cli: &Cli, args: &BuildArgs) -> CmdResult {
+    let mut session = Session::new(&cli.baselines, cli.color);
+    let states = session.resolve_all(&args.profiles, &args.resolve);
+    let mut names = std::collections::BTreeMap::new();
+    for state in states.iter().flatten() {
+        if let Some(first) = names.insert(state.profile.name.clone(), state.profile.span) {
+            session.diags.push(
+                Diagnostic::error(
+                    Code::InvalidProfile,
+                    format!("two profiles are named `{}`", state.profile.name),
+                )
+                .at(state.profile.span, "this profile")
+                .also(first, "has the same name as this one")
+                .note("each profile is built into <out>/<name>/; give them distinct `name`s"),
+            );
+        }
+    }
+    session.report();
+    if session.diags.has_errors() {
+        return Ok(ExitCode::from(INVALID));
+    }
+    let mut trees = Vec::new();
+    for state in states.iter().flatten() {
+        trees.push((
+            state.profile.name.clone(),
+            profile_artifacts(state, &session)?,
+        ));
+    }
+    for (name, files) in &trees {
+        output::write_tree(&args.out.join(name), files, args.force)?;
+        eprintln!(
+            "built {} ({} files) -> {}",
+            name,
+            files.len(),
+            args.out.join(name).display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,1416 @@
+//! Setting kinds: the typed things a control can declare for a platform.
+//!
+//! A control's `[[control.setting]]` tables are deserialized into
+//! [`SettingKind`] after parameter substitution. Each kind knows the platform
+//! family it belongs to, the *target* it sets (two settings with the same
+//! target and different values conflict), the apply phase it belongs to (the
+//! Windows phases follow DESIGN.md's order), whether it needs a reboot, and
+//! whether it is machine- or user-scoped. `validate` rejects values that no
+//! generated artefact could carry safely; emitters escape what remains.
+
+use serde::{Deserialize, Serialize};
+
+use super::taxonomy::Family;
+
+/// A value supplied at apply time (`{ secret = "param_name" }` after substitution).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    pub secret: String,
+}
+
+/// A principal in a user right, group or shell mapping.
+///
+/// Build artefacts may name only well-known SIDs; local accounts do not exist
+/// at image build time and change at sysprep, so they are resolved when Apply
+/// runs.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Principal {
+    WellKnownSid { sid: String, name: String },
+    LocalAccount { name: String },
+}
+
+impl Principal {
+    /// Parses `*S-1-5-32-544`, `S-1-5-32-544` or `local:atmkiosk`.
+    pub fn parse(text: &str) -> Result<Principal, String> {
+        if let Some(name) = text.strip_prefix("local:") {
+            check_account_name(name)?;
+            return Ok(Principal::LocalAccount {
+                name: name.to_string(),
+            });
+        }
+        let sid = text.strip_prefix('*').unwrap_or(text).to_ascii_uppercase();
+        match well_known_sid(&sid) {
+            Some(name) => Ok(Principal::WellKnownSid {
+                sid,
+                name: name.to_string(),
+            }),
+            None if sid.starts_with("S-1-5-21-") => Err(format!(
+                "\"{text}\" is a machine- or domain-specific SID; build output may name only well-known SIDs, write `local:NAME` for a local account resolved when Apply runs"
+            )),
+            None => Err(format!(
+                "\"{text}\" is neither a well-known SID nor `local:NAME`"
+            )),
+        }
+    }
+
+    pub fn display(&self) -> String {
+        match self {
+            Principal::WellKnownSid { sid, name } => format!("*{sid} ({name})"),
+            Principal::LocalAccount { name } => {
+                format!("local account {name} (resolved at apply time)")
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Principal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Principal::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Well-known SIDs that are identical on every Windows machine.
+pub const WELL_KNOWN_SIDS: &[(&str, &str)] = &[
+    ("S-1-1-0", "Everyone"),
+    ("S-1-5-6", "SERVICE"),
+    ("S-1-5-7", "ANONYMOUS LOGON"),
+    ("S-1-5-9", "ENTERPRISE DOMAIN CONTROLLERS"),
+    ("S-1-5-11", "Authenticated Users"),
+    ("S-1-5-18", "SYSTEM"),
+    ("S-1-5-19", "LOCAL SERVICE"),
+    ("S-1-5-20", "NETWORK SERVICE"),
+    ("S-1-5-32-544", "Administrators"),
+    ("S-1-5-32-545", "Users"),
+    ("S-1-5-32-546", "Guests"),
+    ("S-1-5-32-547", "Power Users"),
+    ("S-1-5-32-551", "Backup Operators"),
+    ("S-1-5-32-555", "Remote Desktop Users"),
+    ("S-1-5-32-559", "Performance Log Users"),
+    ("S-1-5-32-562", "Distributed COM Users"),
+    ("S-1-5-32-568", "IIS_IUSRS"),
+    ("S-1-5-32-573", "Event Log Readers"),
+    ("S-1-5-32-578", "Hyper-V Administrators"),
+    ("S-1-5-32-580", "Remote Management Users"),
+    ("S-1-5-113", "Local account"),
+    (
+        "S-1-5-114",
+        "Local account and member of Administrators group",
+    ),
+    ("S-1-5-80-0", "All Services"),
+    ("S-1-5-83-0", "Virtual Machines"),
+    ("S-1-5-90-0", "Window Manager Group"),
+];
+
+pub fn well_known_sid(sid: &str) -> Option<&'static str> {
+    WELL_KNOWN_SIDS
+        .iter()
+        .find(|(s, _)| *s == sid)
+        .map(|(_, n)| *n)
+}
+
+fn check_account_name(name: &str) -> Result<(), String> {
+    const FORBIDDEN: &[char] = &[
+        '"', '/', '\\', '[', ']', ':', ';', '|', '=', ',', '+', '*', '?', '<', '>', '@', '\'', '`',
+        '$',
+    ];
+    if name.is_empty() || name.chars().count() > 20 {
+        return Err(format!(
+            "local account name \"{}\" must have 1 to 20 characters",
+            name.escape_debug()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_control() || FORBIDDEN.contains(c))
+    {
+        return Err(format!(
+            "local account name \"{}\" contains the character {c:?}, which Windows does not allow",
+            name.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+/// When a setting is applied. Windows phases follow DESIGN.md's order; Linux phases follow apply.sh.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApplyPhase {
+    AuditPolicy,
+    Accounts,
+    Features,
+    SecurityTemplate,
+    RegistryPolicy,
+    Services,
+    FirewallRules,
+    FirewallDefaults,
+    BootSettings,
+    DeviceRestrictions,
+    AllowListing,
+    KioskShell,
+    WriteFilter,
+    Packages,
+    KernelModules,
+    KernelParameters,
+    Files,
+    Mounts,
+    Ssh,
+    Audit,
+    UsbDevices,
+    Firewall,
+    Units,
+}
+
+/// Whether a setting applies to the machine or to a user's profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Machine,
+    User,
+}
+
+// ---------------------------------------------------------------- Windows
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Hive {
+    #[serde(rename = "HKLM")]
+    LocalMachine,
+    #[serde(rename = "HKCU")]
+    CurrentUser,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RegType {
+    #[serde(rename = "REG_SZ")]
+    Sz,
+    #[serde(rename = "REG_EXPAND_SZ")]
+    ExpandSz,
+    #[serde(rename = "REG_DWORD")]
+    Dword,
+    #[serde(rename = "REG_QWORD")]
+    Qword,
+    #[serde(rename = "REG_MULTI_SZ")]
+    MultiSz,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RegData {
+    Number(u64),
+    Text(String),
+    List(Vec<String>),
+}
+
+/// A policy registry value (→ registry.pol), or a value that must be absent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    pub hive: Hive,
+    pub key: String,
+    pub value: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub reg_type: Option<RegType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<RegData>,
+    /// The value must not exist (e.g. `Winlogon\DefaultPassword`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
+}
+
+/// A policy key holding a numbered list of values (`1`, `2` …), replaced as a whole (`**delvals.`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryList {
+    pub hive: Hive,
+    pub key: String,
+    pub items: Vec<String>,
+}
+
+/// A `[System Access]` entry of the security template (GptTmpl.inf).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityOption {
+    pub key: String,
+    pub value: RegData,
+}
+
+pub const SYSTEM_ACCESS_KEYS: &[&str] = &[
+    "MinimumPasswordAge",
+    "MaximumPasswordAge",
+    "MinimumPasswordLength",
+    "PasswordComplexity",
+    "PasswordHistorySize",
+    "ClearTextPassword",
+    "RequireLogonToChangePassword",
+    "LockoutBadCount",
+    "ResetLockoutCount",
+    "LockoutDuration",
+    "ForceLogoffWhenHourExpire",
+    "LSAAnonymousNameLookup",
+    "EnableAdminAccount",
+    "EnableGuestAccount",
+    "NewAdministratorName",
+    "NewGuestName",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListMode {
+    /// The right holds exactly these principals.
+    Replace,
+    /// These principals are added to whatever the right holds.
+    Add,
+}
+
+/// A user right (`[Privilege Rights]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRight {
+    pub right: String,
+    pub principals: Vec<Principal>,
+    pub mode: ListMode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditSetting {
+    None,
+    Success,
+    Failure,
+    SuccessAndFailure,
+}
+
+/// An advanced audit subcategory, keyed by GUID (names are localized, GUIDs are not).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSubcategory {
+    pub guid: String,
+    pub name: String,
+    pub setting: AuditSetting,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartMode {
+    Automatic,
+    AutomaticDelayed,
+    Manual,
+    Disabled,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    pub start: StartMode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FirewallProfileName {
+    Domain,
+    Private,
+    Public,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FirewallAction {
+    Allow,
+    Block,
+}
+
+/// Firewall profile defaults (→ registry.pol under `WindowsFirewall\<Profile>Profile`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirewallProfile {
+    pub profile: FirewallProfileName,
+    pub enabled: bool,
+    pub default_inbound: FirewallAction,
+    pub default_outbound: FirewallAction,
+    /// Whether rules in the local store are merged; off means one delivery channel.
+    pub allow_local_rules: bool,
+    pub allow_local_ipsec_rules: bool,
+    #[serde(default = "default_true")]
+    pub notifications_off: bool,
+    #[serde(default)]
+    pub log_dropped: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Icmpv4,
+    Icmpv6,
+    Any,
+}
+
+/// A firewall rule in the policy store (→ registry.pol FirewallRules and PowerShell).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirewallRule {
+    pub name: String,
+    pub direction: Direction,
+    pub action: FirewallAction,
+    pub protocol: Protocol,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local_ports: Vec<u16>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote_ports: Vec<u16>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote_addresses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Why the flow exists (shown in the checklist and the flow matrix).
+    pub purpose: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeatureState {
+    Enabled,
+    Disabled,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionalFeature {
+    pub name: String,
+    pub state: FeatureState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuiltinAccount {
+    Administrator,
+    Guest,
+}
+
+/// A local account: a built-in one (by RID, so renames and localized names do not matter) or a named one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalAccount {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<BuiltinAccount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rename_to: Option<String>,
+    /// Groups (well-known SIDs) the account must not belong to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_member_of: Vec<Principal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppLockerCollection {
+    Exe,
+    Dll,
+    Script,
+    Msi,
+    Appx,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnforcementMode {
+    AuditOnly,
+    Enforce,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppLockerRule {
+    pub action: FirewallAction,
+    pub principal: Principal,
+    /// A path condition (`%PROGRAMFILES%\Vendor\*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A publisher condition: `O=VENDOR, L=…, C=JP`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    pub description: String,
+}
+
+/// AppLocker rules for one collection (→ registry.pol SrpV2, AppIDSvc automatic).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppLocker {
+    pub collection: AppLockerCollection,
+    pub mode: EnforcementMode,
+    pub rules: Vec<AppLockerRule>,
+}
+
+/// Deployment of a customer-supplied WDAC (App Control) policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WdacPolicy {
+    pub policy_id: String,
+    /// Path of the compiled policy binary on the build server, relative to the profile.
+    pub policy_file: String,
+    pub mode: EnforcementMode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncryptionMethod {
+    XtsAes128,
+    XtsAes256,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OsProtector {
+    /// TPM only: unattended machines reboot without anyone typing a PIN.
+    Tpm,
+    TpmAndPin,
+    NetworkUnlock,
+}
+
+/// BitLocker policy for the OS volume.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bitlocker {
+    pub encryption_method: EncryptionMethod,
+    pub os_protector: OsProtector,
+    pub require_recovery_escrow: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BootObject {
+    Bootmgr,
+    Default,
+    Globalsettings,
+}
+
+/// One boot configuration element (BCD), set or removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootSetting {
+    pub object: BootObject,
+    pub element: String,
+    /// The value; absent when the element must be deleted (e.g. `safeboot`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+pub const BOOT_ELEMENTS: &[&str] = &[
+    "displaybootmenu",
+    "timeout",
+    "bootmenupolicy",
+    "advancedoptions",
+    "optionsedit",
+    "recoveryenabled",
+    "bootstatuspolicy",
+    "debug",
+    "bootdebug",
+    "testsigning",
+    "nointegritychecks",
+    "safeboot",
+];
+
+/// Device-installation restrictions (→ registry.pol `DeviceInstall\Restrictions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceInstall {
+    /// Evaluate allow and prevent policies in layered order (Windows 10 2004 and later).
+    pub layered: bool,
+    pub deny_unspecified: bool,
+    #[serde(default)]
+    pub deny_removable: bool,
+    /// Hardware ids of the terminal's own peripherals (card reader, PIN pad, dispenser, printer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_device_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_classes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny_classes: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StorageClass {
+    All,
+    CdDvd,
+    Floppy,
+    RemovableDisk,
+    Tape,
+    Wpd,
+}
+
+/// Removable-storage access denial per class.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemovableStorage {
+    pub class: StorageClass,
+    pub deny_read: bool,
+    pub deny_write: bool,
+    #[serde(default)]
+    pub deny_execute: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShellExitAction {
+    RestartShell,
+    RestartDevice,
+    ShutdownDevice,
+    DoNothing,
+}
+
+/// Shell Launcher: the ATM application as the shell of its account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KioskShell {
+    pub account: Principal,
+    pub shell: String,
+    pub on_exit: ShellExitAction,
+    /// Administrators keep Explorer.
+    pub admin_shell: String,
+}
+
+/// Keyboard Filter: predefined key combinations to block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyboardFilter {
+    pub blocked_keys: Vec<String>,
+    pub disable_for_administrators: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverlayType {
+    Ram,
+    Disk,
+}
+
+/// Unified Write Filter, enabled last.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteFilter {
+    pub volume: String,
+    pub overlay_type: OverlayType,
+    pub overlay_size_mb: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_exclusions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registry_exclusions: Vec<String>,
+}
+
+/// Event log size and retention (→ registry.pol `EventLog\<log>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventLog {
+    pub log: String,
+    pub max_size_kb: u32,
+}
+
+// ---------------------------------------------------------------- Linux
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sysctl {
+    pub key: String,
+    pub value: RegData,
+}
+
+/// A kernel module that must never load (`install M /bin/false` + `blacklist M`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelModule {
+    pub module: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnitState {
+    Enabled,
+    Disabled,
+    Masked,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemdUnit {
+    pub unit: String,
+    pub state: UnitState,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageAbsent {
+    pub package: String,
+}
+
+/// A file's content, mode and owner, or its absence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Lines that must be present (managed as a block).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
+}
+
+/// One sshd option, written to a drop-in that sorts first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshdOption {
+    pub option: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditdRule {
+    pub rule: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsbguardRule {
+    pub rule: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Chain {
+    Input,
+    Output,
+    Forward,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChainPolicy {
+    Drop,
+    Accept,
+}
+
+/// The policy of one base chain in hardbase's own `inet` table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NftPolicy {
+    pub chain: Chain,
+    pub policy: ChainPolicy,
+    pub log_drops: bool,
+}
+
+/// An allow rule in hardbase's own `inet` table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NftRule {
+    pub name: String,
+    pub chain: Chain,
+    pub protocol: Protocol,
+    pub ports: Vec<u16>,
+    /// Peer addresses: source for input, destination for output.
+    pub addresses: Vec<String>,
+    pub purpose: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountOptions {
+    pub mount_point: String,
+    pub options: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginDefs {
+    pub key: String,
+    pub value: String,
+}
+
+/// Every kind of setting a control can declare.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SettingKind {
+    Registry(Registry),
+    RegistryList(RegistryList),
+    SecurityOption(SecurityOption),
+    UserRight(UserRight),
+    AuditSubcategory(AuditSubcategory),
+    Service(Service),
+    FirewallProfile(FirewallProfile),
+    FirewallRule(FirewallRule),
+    OptionalFeature(OptionalFeature),
+    LocalAccount(LocalAccount),
+    Applocker(AppLocker),
+    WdacPolicy(WdacPolicy),
+    Bitlocker(Bitlocker),
+    BootSetting(BootSetting),
+    DeviceInstall(DeviceInstall),
+    RemovableStorage(RemovableStorage),
+    KioskShell(KioskShell),
+    KeyboardFilter(KeyboardFilter),
+    WriteFilter(WriteFilter),
+    EventLog(EventLog),
+    Sysctl(Sysctl),
+    KernelModule(KernelModule),
+    SystemdUnit(SystemdUnit),
+    PackageAbsent(PackageAbsent),
+    File(File),
+    SshdOption(SshdOption),
+    AuditdRule(AuditdRule),
+    UsbguardRule(UsbguardRule),
+    NftPolicy(NftPolicy),
+    NftRule(NftRule),
+    MountOptions(MountOptions),
+    LoginDefs(LoginDefs),
+}
+
+/// The `kind` names, with their platform family, in declaration order.
+pub const KINDS: &[(&str, Family)] = &[
+    ("registry", Family::Windows),
+    ("registry_list", Family::Windows),
+    ("security_option", Family::Windows),
+    ("user_right", Family::Windows),
+    ("audit_subcategory", Family::Windows),
+    ("service", Family::Windows),
+    ("firewall_profile", Family::Windows),
+    ("firewall_rule", Family::Windows),
+    ("optional_feature", Family::Windows),
+    ("local_account", Family::Windows),
+    ("applocker", Family::Windows),
+    ("wdac_policy", Family::Windows),
+    ("bitlocker", Family::Windows),
+    ("boot_setting", Family::Windows),
+    ("device_install", Family::Windows),
+    ("removable_storage", Family::Windows),
+    ("kiosk_shell", Family::Windows),
+    ("keyboard_filter", Family::Windows),
+    ("write_filter", Family::Windows),
+    ("event_log", Family::Windows),
+    ("sysctl", Family::Linux),
+    ("kernel_module", Family::Linux),
+    ("systemd_unit", Family::Linux),
+    ("package_absent", Family::Linux),
+    ("file", Family::Linux),
+    ("sshd_option", Family::Linux),
+    ("auditd_rule", Family::Linux),
+    ("usbguard_rule", Family::Linux),
+    ("nft_policy", Family::Linux),
+    ("nft_rule", Family::Linux),
+    ("mount_options", Family::Linux),
+    ("login_defs", Family::Linux),
+];
+
+pub fn kind_family(kind: &str) -> Option<Family> {
+    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, f)| *f)
+}
+
+impl SettingKind {
+    pub fn kind_name(&self) -> &'static str {
+        let i = match self {
+            SettingKind::Registry(_) => 0,
+            SettingKind::RegistryList(_) => 1,
+            SettingKind::SecurityOption(_) => 2,
+            SettingKind::UserRight(_) => 3,
+            SettingKind::AuditSubcategory(_) => 4,
+            SettingKind::Service(_) => 5,
+            SettingKind::FirewallProfile(_) => 6,
+            SettingKind::FirewallRule(_) => 7,
+            SettingKind::OptionalFeature(_) => 8,
+            SettingKind::LocalAccount(_) => 9,
+            SettingKind::Applocker(_) => 10,
+            SettingKind::WdacPolicy(_) => 11,
+            SettingKind::Bitlocker(_) => 12,
+            SettingKind::BootSetting(_) => 13,
+            SettingKind::DeviceInstall(_) => 14,
+            SettingKind::RemovableStorage(_) => 15,
+            SettingKind::KioskShell(_) => 16,
+            SettingKind::KeyboardFilter(_) => 17,
+            SettingKind::WriteFilter(_) => 18,
+            SettingKind::EventLog(_) => 19,
+            SettingKind::Sysctl(_) => 20,
+            SettingKind::KernelModule(_) => 21,
+            SettingKind::SystemdUnit(_) => 22,
+            SettingKind::PackageAbsent(_) => 23,
+            SettingKind::File(_) => 24,
+            SettingKind::SshdOption(_) => 25,
+            SettingKind::AuditdRule(_) => 26,
+            SettingKind::UsbguardRule(_) => 27,
+            SettingKind::NftPolicy(_) => 28,
+            SettingKind::NftRule(_) => 29,
+            SettingKind::MountOptions(_) => 30,
+            SettingKind::LoginDefs(_) => 31,
+        };
+        KINDS[i].0
+    }
+
+    pub fn family(&self) -> Family {
+        kind_family(self.kind_name()).unwrap_or(Family::Windows)
+    }
+
+    /// What the setting sets. Two settings with the same target and different values conflict.
+    pub fn target(&self) -> String {
+        use SettingKind::*;
+        match self {
+            Registry(r) => format!(
+                "registry {}\\{}\\{}",
+                hive_name(r.hive),
+                r.key.to_ascii_lowercase(),
+                r.value.to_ascii_lowercase()
+            ),
+            RegistryList(r) => format!(
+                "registry list {}\\{}",
+                hive_name(r.hive),
+                r.key.to_ascii_lowercase()
+            ),
+            SecurityOption(s) => format!("security option {}", s.key),
+            UserRight(u) if u.mode == ListMode::Replace => format!("user right {}", u.right),
+            UserRight(u) => format!(
+                "user right {} (added principals {:?})",
+                u.right, u.principals
+            ),
+            AuditSubcategory(a) => format!("audit subcategory {}", a.guid.to_ascii_uppercase()),
+            Service(s) => format!("service {}", s.name.to_ascii_lowercase()),
+            FirewallProfile(p) => format!("firewall profile {:?}", p.profile),
+            FirewallRule(r) => format!("firewall rule {}", r.name),
+            OptionalFeature(f) => format!("optional feature {}", f.name.to_ascii_lowercase()),
+            LocalAccount(a) => match (&a.builtin, &a.name) {
+                (Some(b), _) => format!("local account builtin {b:?}"),
+                (None, Some(n)) => format!("local account {}", n.to_ascii_lowercase()),
+                (None, None) => "local account".to_string(),
+            },
+            Applocker(a) => format!("applocker {:?}", a.collection),
+            WdacPolicy(w) => format!("wdac policy {}", w.policy_id.to_ascii_uppercase()),
+            Bitlocker(_) => "bitlocker os volume".to_string(),
+            BootSetting(b) => format!("boot {:?} {}", b.object, b.element),
+            DeviceInstall(_) => "device installation restrictions".to_string(),
+            RemovableStorage(r) => format!("removable storage {:?}", r.class),
+            KioskShell(k) => format!("kiosk shell {:?}", k.account),
+            KeyboardFilter(_) => "keyboard filter".to_string(),
+            WriteFilter(w) => format!("write filter {}", w.volume.to_ascii_uppercase()),
+            EventLog(e) => format!("event log {}", e.log.to_ascii_lowercase()),
+            Sysctl(s) => format!("sysctl {}", s.key),
+            KernelModule(m) => format!("kernel module {}", m.module.replace('-', "_")),
+            SystemdUnit(u) => format!("systemd unit {}", u.unit),
+            PackageAbsent(p) => format!("package {}", p.package),
+            File(f) => format!("file {}", f.path),
+            SshdOption(o) => format!("sshd option {}", o.option.to_ascii_lowercase()),
+            AuditdRule(r) => format!("auditd rule {}", r.rule),
+            UsbguardRule(r) => format!("usbguard rule {}", r.rule),
+            NftPolicy(p) => format!("nftables policy {:?}", p.chain),
+            NftRule(r) => format!("nftables rule {}", r.name),
+            MountOptions(m) => format!("mount {}", m.mount_point),
+            LoginDefs(l) => format!("login.defs {}", l.key),
+        }
+    }
+
+    pub fn phase(&self) -> ApplyPhase {
+        use SettingKind::*;
+        match self {
+            AuditSubcategory(_) => ApplyPhase::AuditPolicy,
+            LocalAccount(_) => ApplyPhase::Accounts,
+            OptionalFeature(_) => ApplyPhase::Features,
+            SecurityOption(_) | UserRight(_) => ApplyPhase::SecurityTemplate,
+            Registry(_) | RegistryList(_) | EventLog(_) => ApplyPhase::RegistryPolicy,
+            Service(_) => ApplyPhase::Services,
+            FirewallRule(_) => ApplyPhase::FirewallRules,
+            FirewallProfile(_) => ApplyPhase::FirewallDefaults,
+            Bitlocker(_) | BootSetting(_) => ApplyPhase::BootSettings,
+            DeviceInstall(_) | RemovableStorage(_) => ApplyPhase::DeviceRestrictions,
+            Applocker(_) | WdacPolicy(_) => ApplyPhase::AllowListing,
+            KioskShell(_) | KeyboardFilter(_) => ApplyPhase::KioskShell,
+            WriteFilter(_) => ApplyPhase::WriteFilter,
+            PackageAbsent(_) => ApplyPhase::Packages,
+            KernelModule(_) => ApplyPhase::KernelModules,
+            Sysctl(_) => ApplyPhase::KernelParameters,
+            File(_) | LoginDefs(_) => ApplyPhase::Files,
+            MountOptions(_) => ApplyPhase::Mounts,
+            SshdOption(_) => ApplyPhase::Ssh,
+            AuditdRule(_) => ApplyPhase::Audit,
+            UsbguardRule(_) => ApplyPhase::UsbDevices,
+            NftPolicy(_) | NftRule(_) => ApplyPhase::Firewall,
+            SystemdUnit(_) => ApplyPhase::Units,
+        }
+    }
+
+    /// Whether the setting takes effect only after a reboot.
+    pub fn needs_reboot(&self) -> bool {
+        use SettingKind::*;
+        match self {
+            OptionalFeature(_) | BootSetting(_) | WriteFilter(_) | KioskShell(_)
+            | MountOptions(_) => true,
+            WdacPolicy(_) => true,
+            // `-e 2` makes the rules immutable until the next boot.
+            AuditdRule(r) => r.rule.trim() == "-e 2",
+            _ => false,
+        }
+    }
+
+    pub fn scope(&self) -> Scope {
+        match self {
+            SettingKind::Registry(r) if r.hive == Hive::CurrentUser => Scope::User,
+            SettingKind::RegistryList(r) if r.hive == Hive::CurrentUser => Scope::User,
+            _ => Scope::Machine,
+        }
+    }
+
+    /// Whether the setting requires something to be absent.
+    pub fn is_absence(&self) -> bool {
+        match self {
+            SettingKind::Registry(r) => r.absent,
+            SettingKind::File(f) => f.absent,
+            SettingKind::PackageAbsent(_) => true,
+            SettingKind::BootSetting(b) => b.value.is_none(),
+            _ => false,
+        }
+    }
+
+    /// The local accounts the setting names; they are resolved when Apply runs.
+    pub fn local_principals(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut add = |p: &Principal| {
+            if let Principal::LocalAccount { name } = p {
+                out.push(name.clone());
+            }
+        };
+        match self {
+            SettingKind::UserRight(u) => u.principals.iter().for_each(&mut add),
+            SettingKind::KioskShell(k) => add(&k.account),
+            SettingKind::Applocker(a) => a.rules.iter().for_each(|r| add(&r.principal)),
+            _ => {}
+        }
+        out
+    }
+
+    /// The names of secret parameters the setting needs at apply time.
+    pub fn secrets(&self) -> Vec<String> {
+        match self {
+            SettingKind::LocalAccount(LocalAccount {
+                password: Some(s), ..
+            }) => vec![s.secret.clone()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The value part, for conflict messages.
+    pub fn value_text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// One line a person can read.
+    pub fn summary(&self) -> String {
+        use SettingKind::*;
+        match self {
+            Registry(r) if r.absent => format!("{}\\{}\\{} must be absent", hive_name(r.hive), r.key, r.value),
+            Registry(r) => format!(
+                "{}\\{}\\{} = {} ({})",
+                hive_name(r.hive),
+                r.key,
+                r.value,
+                r.data.as_ref().map(reg_data_text).unwrap_or_default(),
+                r.reg_type.map(reg_type_name).unwrap_or("?")
+            ),
+            RegistryList(r) => format!("{}\\{} holds exactly [{}]", hive_name(r.hive), r.key, r.items.join(", ")),
+            SecurityOption(s) => format!("[System Access] {} = {}", s.key, reg_data_text(&s.value)),
+            UserRight(u) => format!(
+                "{} {} {}",
+                u.right,
+                if u.mode == ListMode::Replace { "is exactly" } else { "includes" },
+                if u.principals.is_empty() {
+                    "no one".to_string()
+                } else {
+                    u.principals.iter().map(Principal::display).collect::<Vec<_>>().join(", ")
+                }
+            ),
+            AuditSubcategory(a) => format!("audit {} {} = {:?}", a.name, a.guid, a.setting),
+            Service(s) => format!("service {} start = {:?}", s.name, s.start),
+            FirewallProfile(p) => format!(
+                "firewall {:?} profile: enabled={}, inbound={:?}, outbound={:?}, local rules merged={}",
+                p.profile, p.enabled, p.default_inbound, p.default_outbound, p.allow_local_rules
+            ),
+            FirewallRule(r) => format!(
+                "firewall rule {}: {:?} {:?} {:?} local ports {:?} remote ports {:?} remote {:?} ({})",
+                r.name, r.direction, r.action, r.protocol, r.local_ports, r.remote_ports, r.remote_addresses, r.purpose
+            ),
+            OptionalFeature(f) => format!("optional feature {} {:?}", f.name, f.state),
+            LocalAccount(a) => format!(
+                "local account {}: enabled={}{}",
+                a.builtin.map(|b| format!("built-in {b:?}")).or(a.name.clone()).unwrap_or_default(),
+                a.enabled,
+                a.rename_to.as_ref().map(|n| format!(", renamed to {n}")).unwrap_or_default()
+            ),
+            Applocker(a) => format!("AppLocker {:?} rules ({}), mode {:?}", a.collection, a.rules.len(), a.mode),
+            WdacPolicy(w) => format!("WDAC policy {} from {} in {:?} mode", w.policy_id, w.policy_file, w.mode),
+            Bitlocker(b) => format!("BitLocker {:?} with {:?} protector", b.encryption_method, b.os_protector),
+            BootSetting(b) => match &b.value {
+                Some(v) => format!("BCD {{{:?}}} {} = {v}", b.object, b.element).to_lowercase(),
+                None => format!("BCD {{{:?}}} {} must be absent", b.object, b.element).to_lowercase(),
+            },
+            DeviceInstall(d) => format!(
+                "device installation: layered={}, deny unspecified={}, allowed ids [{}]",
+                d.layered, d.deny_unspecified, d.allow_device_ids.join(", ")
+            ),
+            RemovableStorage(r) => format!("removable storage {:?}: deny read={}, write={}, execute={}", r.class, r.deny_read, r.deny_write, r.deny_execute),
+            KioskShell(k) => format!("shell of {} is {} ({:?} on exit)", k.account.display(), k.shell, k.on_exit),
+            KeyboardFilter(k) => format!("keyboard filter blocks {}", k.blocked_keys.join(", ")),
+            WriteFilter(w) => format!("UWF on {} ({:?} overlay, {} MB)", w.volume, w.overlay_type, w.overlay_size_mb),
+            EventLog(e) => format!("event log {} max size {} KB", e.log, e.max_size_kb),
+            Sysctl(s) => format!("sysctl {} = {}", s.key, reg_data_text(&s.value)),
+            KernelModule(m) => format!("kernel module {} never loads", m.module),
+            SystemdUnit(u) => format!("unit {} {:?}", u.unit, u.state),
+            PackageAbsent(p) => format!("package {} absent", p.package),
+            File(f) if f.absent => format!("file {} absent", f.path),
+            File(f) => format!(
+                "file {}{}{}",
+                f.path,
+                f.mode.as_ref().map(|m| format!(" mode {m}")).unwrap_or_default(),
+                f.owner.as_ref().map(|o| format!(" owner {o}")).unwrap_or_default()
+            ),
+            SshdOption(o) => format!("sshd {} {}", o.option, o.value),
+            AuditdRule(r) => format!("auditd {}", r.rule),
+            UsbguardRule(r) => format!("usbguard {}", r.rule),
+            NftPolicy(p) => format!("nftables {:?} policy {:?}", p.chain, p.policy),
+            NftRule(r) => format!("nftables {:?} accept {:?} ports {:?} peers {:?} ({})", r.chain, r.protocol, r.ports, r.addresses, r.purpose),
+            MountOptions(m) => format!("mount {} with {}", m.mount_point, m.options.join(",")),
+            LoginDefs(l) => format!("login.defs {} {}", l.key, l.value),
+        }
+    }
+
+    /// Rejects values that no artefact could carry safely or that are wrong for the kind.
+    pub fn validate(&self) -> Result<(), String> {
+        use SettingKind::*;
+        let json = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        check_strings(&json)?;
+        match self {
+            Registry(r) => {
+                check_reg_key(&r.key)?;
+                check_reg_name(&r.value)?;
+                match (r.absent, &r.reg_type, &r.data) {
+                    (true, None, None) => Ok(()),
+                    (true, _, _) => {
+                        Err("a value that must be absent has no `type` or `data`".into())
+                    }
+                    (false, Some(t), Some(d)) => check_reg_data(*t, d),
+                    (false, _, _) => {
+                        Err("a registry value needs `type` and `data` (or `absent = true`)".into())
+                    }
+                }
+            }
+            RegistryList(r) => check_reg_key(&r.key),
+            SecurityOption(s) => {
+                if !SYSTEM_ACCESS_KEYS.contains(&s.key.as_str()) {
+                    return Err(format!(
+                        "`{}` is not a [System Access] key; known keys: {}",
+                        s.key,
+                        SYSTEM_ACCESS_KEYS.join(", ")
+                    ));
+                }
+                Ok(())
+            }
+            UserRight(u) => {
+                if !(u.right.starts_with("Se")
+                    && (u.right.ends_with("Privilege") || u.right.ends_with("Right")))
+                    || !u.right.chars().all(|c| c.is_ascii_alphanumeric())
+                {
+                    return Err(format!(
+                        "`{}` is not a user right name (SeXxxPrivilege or SeXxxRight)",
+                        u.right
+                    ));
+                }
+                Ok(())
+            }
+            AuditSubcategory(a) => check_guid(&a.guid),
+            Service(s) => check_identifier(&s.name, "service name", "_-."),
+            FirewallRule(r) => {
+                check_identifier(&r.name, "rule name", "_-.")?;
+                for a in &r.remote_addresses {
+                    check_address(a)?;
+                }
+                check_ports(&r.local_ports)?;
+                check_ports(&r.remote_ports)
+            }
+            OptionalFeature(f) => check_identifier(&f.name, "feature name", "_-."),
+            LocalAccount(a) => match (&a.builtin, &a.name) {
+                (Some(_), None) | (None, Some(_)) => {
+                    if let Some(n) = &a.name {
+                        check_account_name(n)?;
+                    }
+                    if let Some(n) = &a.rename_to {
+                        check_account_name(n)?;
+                    }
+                    Ok(())
+                }
+                _ => Err("a local account names exactly one of `builtin` or `name`".into()),
+            },
+            Applocker(a) => {
+                for r in &a.rules {
+                    if r.path.is_some() == r.publisher.is_some() {
+                        return Err(
+                            "each AppLocker rule has exactly one of `path` or `publisher`".into(),
+                        );
+                    }
+                }
+                Ok(())
+            }
+            WdacPolicy(w) => check_guid(&w.policy_id),
+            BootSetting(b) => {
+                if !BOOT_ELEMENTS.contains(&b.element.as_str()) {
+                    return Err(format!(
+                        "`{}` is not a supported boot element; supported: {}",
+                        b.element,
+                        BOOT_ELEMENTS.join(", ")
+                    ));
+                }
+                if let Some(v) = &b.value {
+                    check_identifier(v, "boot value", "")?;
+                }
+                Ok(())
+            }
+            DeviceInstall(d) => {
+                for c in d.allow_classes.iter().chain(&d.deny_classes) {
+                    check_guid(c)?;
+                }
+                Ok(())
+            }
+            KeyboardFilter(k) => {
+                for key in &k.blocked_keys {
+                    check_identifier(key, "key combination", "+-")?;
+                }
+                Ok(())
+            }
+            WriteFilter(w) => {
+                let v = w.volume.as_bytes();
+                if !(v.len() == 2 && v[0].is_ascii_alphabetic() && v[1] == b':') {
+                    return Err(format!("`{}` is not a volume such as C:", w.volume));
+                }
+                Ok(())
+            }
+            EventLog(e) => check_identifier(&e.log, "event log name", "-/ "),
+            Sysctl(s) => {
+                if s.key == "kernel.modules_disabled" {
+                    return Err("kernel.modules_disabled must never go into sysctl.d (it would stop the next boot from loading drivers); set it from a late boot unit instead".into());
+                }
+                check_identifier(&s.key, "sysctl key", "._-/")
+            }
+            KernelModule(m) => check_identifier(&m.module, "module name", "_-"),
+            SystemdUnit(u) => check_identifier(&u.unit, "unit name", "@._-\\:"),
+            PackageAbsent(p) => check_identifier(&p.package, "package name", "._+-"),
+            File(f) => {
+                check_abs_path(&f.path)?;
+                if let Some(m) = &f.mode {
+                    if !(m.len() == 4 && m.bytes().all(|b| (b'0'..=b'7').contains(&b))) {
+                        return Err(format!(
+                            "file mode `{m}` must be four octal digits such as 0600"
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            SshdOption(o) => check_identifier(&o.option, "sshd option", ""),
+            NftRule(r) => {
+                check_identifier(&r.name, "rule name", "_-")?;
+                for a in &r.addresses {
+                    check_address(a)?;
+                }
+                check_ports(&r.ports)
+            }
+            MountOptions(m) => {
+                check_abs_path(&m.mount_point)?;
+                for o in &m.options {
+                    check_identifier(o, "mount option", "=_-")?;
+                }
+                Ok(())
+            }
+            LoginDefs(l) => check_identifier(&l.key, "login.defs key", "_"),
+            FirewallProfile(_) | Bitlocker(_) | RemovableStorage(_) | KioskShell(_)
+            | AuditdRule(_) | UsbguardRule(_) | NftPolicy(_) => Ok(()),
+        }
+    }
+}
+
+pub fn hive_name(h: Hive) -> &'static str {
+    match h {
+        Hive::LocalMachine => "HKLM",
+        Hive::CurrentUser => "HKCU",
+    }
+}
+
+pub fn reg_type_name(t: RegType) -> &'static str {
+    match t {
+        RegType::Sz => "REG_SZ",
+        RegType::ExpandSz => "REG_EXPAND_SZ",
+        RegType::Dword => "REG_DWORD",
+        RegType::Qword => "REG_QWORD",
+        RegType::MultiSz => "REG_MULTI_SZ",
+    }
+}
+
+pub fn reg_data_text(d: &RegData) -> String {
+    match d {
+        RegData::Number(n) => n.to_string(),
+        RegData::Text(t) => format!("{t:?}"),
+        RegData::List(l) => format!("{l:?}"),
+    }
+}
+
+fn check_strings(v: &serde_json::Value) -> Result<(), String> {
+    match v {
+        serde_json::Value::String(s) => {
+            if let Some(c) = s.chars().find(|c| c.is_control()) {
+                return Err(format!(
+                    "\"{}\" contains the control character U+{:04X}, which no generated file can carry safely",
+                    s.escape_debug(),
+                    c as u32
+                ));
+            }
+            Ok(())
+        }
+        serde_json::Value::Array(items) => items.iter().try_for_each(check_strings),
+        serde_json::Value::Object(map) => map.values().try_for_each(check_strings),
+        _ => Ok(()),
+    }
+}
+
+fn check_reg_key(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.starts_with('\\') || key.ends_with('\\') || key.contains("\\\\") {
+        return Err(format!("registry key `{key}` must be a relative path without leading, trailing or doubled backslashes"));
+    }
+    let upper = key.to_ascii_uppercase();
+    if upper.starts_with("HKLM") || upper.starts_with("HKEY_") || upper.starts_with("HKCU") {
+        return Err(format!(
+            "registry key `{key}` must not repeat the hive; set `hive` instead"
+        ));
+    }
+    if key.contains(['[', ']', ';']) {
+        return Err(format!(
+            "registry key `{key}` contains `[`, `]` or `;`, which registry.pol cannot carry"
+        ));
+    }
+    Ok(())
+}
+
+fn check_reg_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains(['\\', '[', ']', ';']) {
+        return Err(format!(
+            "registry value name `{name}` must be non-empty and free of `\\`, `[`, `]` and `;`"
+        ));
+    }
+    if name.starts_with("**") {
+        return Err(format!("registry value name `{name}` must not start with `**` (reserved for registry.pol directives)"));
+    }
+    Ok(())
+}
+
+fn check_reg_data(t: RegType, d: &RegData) -> Result<(), String> {
+    match (t, d) {
+        (RegType::Dword, RegData::Number(n)) if *n <= u64::from(u32::MAX) => Ok(()),
+        (RegType::Dword, RegData::Number(n)) => Err(format!("{n} does not fit in a REG_DWORD")),
+        (RegType::Qword, RegData::Number(_)) => Ok(()),
+        (RegType::Sz | RegType::ExpandSz, RegData::Text(_)) => Ok(()),
+        (RegType::MultiSz, RegData::List(items)) => {
+            if items.iter().any(|i| i.is_empty()) {
+                return Err("REG_MULTI_SZ items must not be empty".into());
+            }
+            Ok(())
+        }
+        (t, d) => Err(format!(
+            "data {} does not fit type {}",
+            reg_data_text(d),
+            reg_type_name(t)
+        )),
+    }
+}
+
+fn check_guid(g: &str) -> Result<(), String> {
+    let inner = g
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .unwrap_or(g);
+    let groups: Vec<&str> = inner.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    let ok = groups.len() == 5
+        && groups
+            .iter()
+            .zip(lens)
+            .all(|(g, l)| g.len() == l && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{g}` is not a GUID such as {{0CCE922B-69AE-11D9-BED3-505054503030}}"
+        ))
+    }
+}
+
+fn check_identifier(s: &str, what: &str, extra: &str) -> Result<(), String> {
+    if s.is_empty()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+    {
+        let allowed = if extra.is_empty() {
+            "letters and digits".to_string()
+        } else {
+            format!("letters, digits and `{extra}`")
+        };
+        return Err(format!(
+            "{what} `{}` may contain only {allowed}",
+            s.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+fn check_abs_path(p: &str) -> Result<(), String> {
+    if !p.starts_with('/')
+        || p.contains("/../")
+        || p.ends_with("/..")
+        || p.contains(['\'', '"', '$', '`', '\\', ' '])
+    {
+        return Err(format!("`{p}` must be an absolute path without `..`, quotes, spaces, `$`, backquotes or backslashes"));
+    }
+    Ok(())
+}
+
+fn check_address(a: &str) -> Result<(), String> {
+    use super::param::{normalize_address, ScalarType};
+    let normalized = normalize_address(ScalarType::Address, a)?;
+    if normalized != a {
+        return Err(format!(
+            "address `{a}` is not in canonical form (`{normalized}`)"
+        ));
+    }
+    Ok(())
+}
+
+fn check_ports(ports: &[u16]) -> Result<(), String> {
+    if ports.contains(&0) {
+        return Err("port 0 is not a port".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! The command line: one definition from which help text and shell completions are generated.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::catalog::taxonomy::Lang;
+
+/// Compile TOML hardening profiles for ATMs, unattended terminals, their servers and network
+/// devices, and give auditors a checklist they can sign.
+#[derive(Parser, Debug)]
+#[command(
+    name = "hardbase",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Exit status: 0 success, 2 invalid input or an error.\nDocumentation: README.md and `hardbase <command> --help`."
+)]
+pub struct Cli {
+    /// Add or override controls from every *.toml under DIR (repeatable; later wins).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub baselines: Vec<PathBuf>,
+
+    /// When to colour diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate profiles and show what would be enforced: controls by category and tier,
+    /// parameters, waivers and attestations.
+    Check(CheckArgs),
+    /// Write the artefacts of each profile into one folder per profile.
+    Build(BuildArgs),
+    /// Explain one control: its purpose, criterion, references, parameters and settings.
+    Explain(ExplainArgs),
+    /// List controls, roles or platforms.
+    List(ListArgs),
+    /// Print the JSON Schema of the profile format (for TOML editors such as Taplo or Even Better TOML).
+    Schema,
+    /// Write the auditor's checklist for one profile.
+    Checklist(ChecklistArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ResolveArgs {
+    /// Evaluate waiver expiry as of this date (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub at: Option<crate::load::document::Date>,
+}
+
+fn parse_date(s: &str) -> Result<crate::load::document::Date, String> {
+    crate::load::document::Date::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a date such as 2027-03-31"))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Profile files, or folders whose profiles (files no other file extends) are checked.
+    #[arg(required = true, value_name = "PROFILE")]
+    pub profiles: Vec<PathBuf>,
+    /// Output format; JSON uses stable keys and diagnostic codes.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Profile files, or folders whose profiles (files no other file extends) are built.
+    #[arg(required = true, value_name = "PROFILE")]
+    pub profiles: Vec<PathBuf>,
+    /// Output folder; each profile gets <OUT>/<profile name>/.
+    #[arg(long, short, value_name = "DIR", default_value = "dist")]
+    pub out: PathBuf,
+    /// Replace output folders even if they were not written by hardbase.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// The control id, for example COM-FW-001.
+    pub control: String,
+    /// Language of titles and criteria.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[arg(value_enum)]
+    pub what: ListWhat,
+    /// Only controls for this role (atm-terminal, kiosk-terminal, relay-server, …).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Only controls of this tier (easy, cost-effective).
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// Only controls of this category (communication, function, privilege, detection, physical, operations).
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Only short-term controls.
+    #[arg(long)]
+    pub short_term: bool,
+    /// Language of titles.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ListWhat {
+    Controls,
+    Roles,
+    Platforms,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ChecklistFormat {
+    Md,
+    Csv,
+    Xlsx,
+}
+
+#[derive(Args, Debug)]
+pub struct ChecklistArgs {
+    /// The profile file.
+    pub profile: PathBuf,
+    /// Language of the checklist.
+    #[arg(long, value_enum, default_value_t = Lang::Ja)]
+    pub lang: Lang,
+    #[arg(long, value_enum, default_value_t = ChecklistFormat::Md)]
+    pub format: ChecklistFormat,
+    /// Write to FILE instead of standard output (required for xlsx).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+}

@@ -1,0 +1,402 @@
+//! The auditor's checklist: 項番 / 対象 / 分類 / 対策例 / 達成基準 / 区分 / 確認結果 / 備考.
+//!
+//! One list of [`Row`]s is rendered three ways. Markdown goes through a
+//! Handlebars template whose escape function is Markdown's (a `|` or `<` in a
+//! control text cannot break the table). CSV is UTF-8 with a BOM (so Excel
+//! reads Japanese correctly) and CRLF, and any cell that Excel would treat as
+//! a formula (`= + - @`, tab, carriage return) is prefixed with `'`. The xlsx
+//! writes every cell as a string, marks formula-like text with Excel's quote
+//! prefix, and fixes the document timestamp so output is deterministic.
+
+use handlebars::Handlebars;
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
+use serde::Serialize;
+
+use crate::catalog::taxonomy::{short_term_name, Lang};
+use crate::model::{ControlState, ControlStatus, DesiredState};
+
+const TEMPLATE: &str = include_str!("../../templates/checklist/checklist.md.hbs");
+
+/// One line of the checklist.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Row {
+    pub no: String,
+    pub target: String,
+    pub category: String,
+    pub measure: String,
+    pub criterion: String,
+    pub tier: String,
+    pub result: String,
+    pub remarks: String,
+}
+
+impl Row {
+    fn cells(&self) -> [&str; 8] {
+        [
+            &self.no,
+            &self.target,
+            &self.category,
+            &self.measure,
+            &self.criterion,
+            &self.tier,
+            &self.result,
+            &self.remarks,
+        ]
+    }
+}
+
+/// Column headings.
+pub fn columns(lang: Lang) -> [&'static str; 8] {
+    match lang {
+        Lang::Ja => [
+            "項番",
+            "対象",
+            "分類",
+            "対策例",
+            "達成基準",
+            "区分",
+            "確認結果",
+            "備考",
+        ],
+        Lang::En => [
+            "No.",
+            "Target",
+            "Category",
+            "Countermeasure",
+            "Achievement criterion",
+            "Tier",
+            "Result",
+            "Remarks",
+        ],
+    }
+}
+
+/// Widths (in characters) that keep the xlsx readable without resizing.
+const WIDTHS: [f64; 8] = [6.0, 20.0, 18.0, 48.0, 60.0, 24.0, 12.0, 48.0];
+
+struct Words {
+    title: &'static str,
+    profile: &'static str,
+    target: &'static str,
+    platform: &'static str,
+    tiers: &'static str,
+    counts: &'static str,
+    footer: &'static str,
+    manual: &'static str,
+    not_attested: &'static str,
+    attested: &'static str,
+    excluded: &'static str,
+    weakened: &'static str,
+    waiver: &'static str,
+    automated: &'static str,
+    reboot: &'static str,
+    sep: &'static str,
+}
+
+fn words(lang: Lang) -> Words {
+    match lang {
+        Lang::Ja => Words {
+            title: "セキュリティ対策チェックリスト",
+            profile: "プロファイル",
+            target: "対象",
+            platform: "プラットフォーム",
+            tiers: "対象の区分",
+            counts: "項目数",
+            footer: "確認結果欄には、達成基準を満たすことを確認した結果（適合／不適合／対象外）と確認者・確認日を記入してください。",
+            manual: "手動確認項目",
+            not_attested: "未確認",
+            attested: "確認済み",
+            excluded: "適用除外",
+            weakened: "基準値を緩和して適用",
+            waiver: "免除",
+            automated: "hardbaseが自動設定する項目",
+            reboot: "再起動が必要",
+            sep: "、",
+        },
+        Lang::En => Words {
+            title: "Security countermeasure checklist",
+            profile: "Profile",
+            target: "Target",
+            platform: "Platform",
+            tiers: "Tiers",
+            counts: "Items",
+            footer: "In the Result column, record whether the achievement criterion is met (compliant / non-compliant / not applicable), who checked it and when.",
+            manual: "Manual check",
+            not_attested: "not yet attested",
+            attested: "attested",
+            excluded: "Excluded",
+            weakened: "Applied with weakened values",
+            waiver: "waiver",
+            automated: "Set automatically by hardbase",
+            reboot: "reboot required",
+            sep: ", ",
+        },
+    }
+}
+
+/// The checklist rows of a profile, in catalog order (category, then id).
+pub fn rows(state: &DesiredState, lang: Lang) -> Vec<Row> {
+    let w = words(lang);
+    let target = state.profile.role.name(lang).to_string();
+    state
+        .controls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Row {
+            no: (i + 1).to_string(),
+            target: target.clone(),
+            category: c.control.category.name(lang).to_string(),
+            measure: format!("[{}] {}", c.control.id, c.control.title.get(lang)),
+            criterion: c.control.criterion.get(lang).to_string(),
+            tier: if c.control.short_term {
+                format!(
+                    "{}{}{}",
+                    c.control.tier.name(lang),
+                    w.sep,
+                    short_term_name(lang)
+                )
+            } else {
+                c.control.tier.name(lang).to_string()
+            },
+            result: String::new(),
+            remarks: remarks(c, lang, &w),
+        })
+        .collect()
+}
+
+fn remarks(c: &ControlState, lang: Lang, w: &Words) -> String {
+    let waiver_text = |c: &ControlState| {
+        c.waiver
+            .as_ref()
+            .map(|wv| match lang {
+                Lang::Ja => format!(
+                    "{}: {}／承認: {}／チケット: {}／代替策: {}／期限: {}",
+                    w.waiver,
+                    wv.reason,
+                    wv.approved_by,
+                    wv.ticket,
+                    wv.compensating_control,
+                    wv.expires.value
+                ),
+                Lang::En => format!(
+                    "{}: {}; approved by {}; ticket {}; compensating control: {}; expires {}",
+                    w.waiver,
+                    wv.reason,
+                    wv.approved_by,
+                    wv.ticket,
+                    wv.compensating_control,
+                    wv.expires.value
+                ),
+            })
+            .unwrap_or_default()
+    };
+    match c.status {
+        ControlStatus::Excluded => format!("{} ({})", w.excluded, waiver_text(c)),
+        ControlStatus::Weakened => format!("{} ({})", w.weakened, waiver_text(c)),
+        ControlStatus::Manual => match &c.attestation {
+            Some(a) => match lang {
+                Lang::Ja => format!("{}（{}: {}、{}）", w.manual, w.attested, a.by, a.on.value),
+                Lang::En => format!(
+                    "{} ({} by {} on {})",
+                    w.manual, w.attested, a.by, a.on.value
+                ),
+            },
+            None => match lang {
+                Lang::Ja => format!("{}（{}）", w.manual, w.not_attested),
+                Lang::En => format!("{} ({})", w.manual, w.not_attested),
+            },
+        },
+        ControlStatus::Enforced => {
+            let reboot = c.settings.iter().any(|s| s.reboot);
+            match (lang, reboot) {
+                (Lang::Ja, false) => format!("{}（{}件）", w.automated, c.settings.len()),
+                (Lang::Ja, true) => {
+                    format!("{}（{}件、{}）", w.automated, c.settings.len(), w.reboot)
+                }
+                (Lang::En, false) => format!("{} ({} settings)", w.automated, c.settings.len()),
+                (Lang::En, true) => format!(
+                    "{} ({} settings, {})",
+                    w.automated,
+                    c.settings.len(),
+                    w.reboot
+                ),
+            }
+        }
+    }
+}
+
+/// Escapes text for a Markdown table cell: no pipes, no raw HTML, no links, one line.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '|' => out.push_str("\\|"),
+            '\\' => out.push_str("\\\\"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '[' => out.push_str("\\["),
+            ']' => out.push_str("\\]"),
+            '`' => out.push_str("\\`"),
+            '*' => out.push_str("\\*"),
+            '_' => out.push_str("\\_"),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The Markdown checklist.
+pub fn markdown(state: &DesiredState, lang: Lang) -> String {
+    let w = words(lang);
+    let rows = rows(state, lang);
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(escape_markdown);
+    hb.register_template_string("checklist", TEMPLATE)
+        .expect("the built-in checklist template is valid");
+    let p = &state.profile;
+    let counts = match lang {
+        Lang::Ja => format!(
+            "{}件（うち手動確認 {}件、適用除外 {}件）",
+            rows.len(),
+            state
+                .controls
+                .iter()
+                .filter(|c| c.status == ControlStatus::Manual)
+                .count(),
+            state
+                .controls
+                .iter()
+                .filter(|c| c.status == ControlStatus::Excluded)
+                .count()
+        ),
+        Lang::En => format!(
+            "{} ({} manual, {} excluded)",
+            rows.len(),
+            state
+                .controls
+                .iter()
+                .filter(|c| c.status == ControlStatus::Manual)
+                .count(),
+            state
+                .controls
+                .iter()
+                .filter(|c| c.status == ControlStatus::Excluded)
+                .count()
+        ),
+    };
+    let data = serde_json::json!({
+        "title": format!("{} — {}", w.title, p.name),
+        "labels": { "profile": w.profile, "target": w.target, "platform": w.platform, "tiers": w.tiers, "counts": w.counts },
+        "profile": p.name,
+        "target": p.role.name(lang),
+        "platform": p.platform.name,
+        "tiers": p.tiers.iter().map(|t| t.name(lang)).collect::<Vec<_>>().join(w.sep),
+        "counts": counts,
+        "columns": columns(lang),
+        "rows": rows,
+        "footer": w.footer,
+    });
+    hb.render("checklist", &data)
+        .expect("checklist data matches the template")
+}
+
+/// Whether Excel would read the cell as a formula or command.
+fn formula_like(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// Makes a cell safe for CSV consumers that evaluate formulas.
+pub fn neutralize(cell: &str) -> String {
+    if formula_like(cell) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+fn csv_field(cell: &str) -> String {
+    let cell = neutralize(cell);
+    if cell.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell
+    }
+}
+
+/// The CSV checklist: UTF-8 with BOM, CRLF line ends (RFC 4180).
+pub fn csv(state: &DesiredState, lang: Lang) -> Vec<u8> {
+    let mut out = String::from("\u{feff}");
+    let header: Vec<String> = columns(lang).iter().map(|c| csv_field(c)).collect();
+    out.push_str(&header.join(","));
+    out.push_str("\r\n");
+    for row in rows(state, lang) {
+        let cells: Vec<String> = row.cells().iter().map(|c| csv_field(c)).collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out.into_bytes()
+}
+
+/// The xlsx checklist: a header row, frozen and filterable, wrapped text, fixed widths.
+pub fn xlsx(state: &DesiredState, lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut workbook = Workbook::new();
+    let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
+    let properties = DocProperties::new()
+        .set_title(format!("{} — {}", words(lang).title, state.profile.name))
+        .set_creation_datetime(&created);
+    workbook.set_properties(&properties);
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(match lang {
+        Lang::Ja => "チェックリスト",
+        Lang::En => "Checklist",
+    })?;
+    let header = Format::new()
+        .set_bold()
+        .set_text_wrap()
+        .set_background_color(0xD9E1F2)
+        .set_border(FormatBorder::Thin)
+        .set_align(FormatAlign::Top);
+    let cell = Format::new()
+        .set_text_wrap()
+        .set_border(FormatBorder::Thin)
+        .set_align(FormatAlign::Top);
+    let quoted = cell.clone().set_quote_prefix();
+    for (col, (title, width)) in columns(lang).iter().zip(WIDTHS).enumerate() {
+        let col = col as u16;
+        sheet.set_column_width(col, width)?;
+        sheet.write_string_with_format(0, col, *title, &header)?;
+    }
+    let rows = rows(state, lang);
+    for (r, row) in rows.iter().enumerate() {
+        for (col, value) in row.cells().iter().enumerate() {
+            let format = if formula_like(value) { &quoted } else { &cell };
+            sheet.write_string_with_format(r as u32 + 1, col as u16, *value, format)?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    sheet.autofilter(0, 0, rows.len() as u32, 7)?;
+    workbook.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralized() {
+        for bad in ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx"] {
+            assert!(neutralize(bad).starts_with('\''), "{bad}");
+        }
+        assert_eq!(neutralize("safe = text"), "safe = text");
+        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+    }
+
+    #[test]
+    fn markdown_escaping_keeps_one_cell() {
+        assert_eq!(escape_markdown("a|b<script>\nc"), "a\\|b&lt;script&gt; c");
+    }
+}

@@ -1,0 +1,10 @@
+//! What people and pipelines read: check summaries, explanations, lists, the schema and the checklist.
+//!
+//! Every function here is pure: it takes the model and returns text or bytes.
+//! Writing them anywhere is the app's job.
+
+pub mod check;
+pub mod checklist;
+pub mod explain;
+pub mod list;
+pub mod schema;
