@@ -14,7 +14,7 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::taxonomy::{Category, Lang, Role, Tier};
-use crate::catalog::{invalid_choice, Catalog};
+use crate::catalog::Catalog;
 use crate::cli::{
     BuildArgs, CheckArgs, ChecklistArgs, ChecklistFormat, Cli, ColorWhen, Command, ExplainArgs,
     ListArgs, ListWhat, ResolveArgs, TextOrJson,
@@ -25,7 +25,7 @@ use crate::model::DesiredState;
 use crate::output;
 use crate::report;
 use crate::resolve::{self, chain};
-use crate::source::{SourceMap, Sp, Span};
+use crate::source::SourceMap;
 
 /// Exit status for invalid input and errors.
 const INVALID: u8 = 2;
@@ -40,11 +40,12 @@ pub struct Session {
 
 impl Session {
     /// Loads the built-in catalog and any overrides.
-    pub fn new(baselines: &[PathBuf], color: ColorWhen) -> Session {
+    pub fn new(cli: &Cli) -> Session {
+        let (baselines, color) = (&cli.baselines, cli.color);
         let mut sources = SourceMap::new();
         let mut diags = Diagnostics::new();
         let dirs: Vec<&Path> = baselines.iter().map(PathBuf::as_path).collect();
-        let catalog = Catalog::load(&mut sources, &dirs, &mut diags);
+        let catalog = Catalog::load(&mut sources, !cli.no_builtin, &dirs, &mut diags);
         Session {
             sources,
             catalog,
@@ -183,7 +184,7 @@ fn print(bytes: &[u8]) -> ExitCode {
 }
 
 fn check(cli: &Cli, args: &CheckArgs) -> CmdResult {
-    let mut session = Session::new(&cli.baselines, cli.color);
+    let mut session = Session::new(cli);
     let states = session.resolve_all(&args.profiles, &args.resolve);
     let failed = session.diags.has_errors();
     match args.format {
@@ -225,7 +226,7 @@ fn check(cli: &Cli, args: &CheckArgs) -> CmdResult {
 }
 
 fn explain(cli: &Cli, args: &ExplainArgs) -> CmdResult {
-    let mut session = Session::new(&cli.baselines, cli.color);
+    let mut session = Session::new(cli);
     let id = args.control.to_ascii_uppercase();
     let Some(control) = session.catalog.get(&id) else {
         let mut d = Diagnostic::error(
@@ -262,24 +263,22 @@ fn parse_filter<T>(
     parse: impl Fn(&str) -> Option<T>,
     ids: &[&str],
     diags: &mut Diagnostics,
-    sources: &mut SourceMap,
 ) -> Option<T> {
     let v = value.as_ref()?;
     let parsed = parse(v);
     if parsed.is_none() {
-        let file = sources.add(format!("--{what}"), v.clone());
-        invalid_choice(
-            what,
-            &Sp::new(v.clone(), Span::new(file, 0..v.len())),
-            ids,
-            diags,
-        );
+        let mut d = Diagnostic::error(Code::InvalidValue, format!("`{v}` is not a valid --{what}"))
+            .note(format!("expected one of: {}", ids.join(", ")));
+        if let Some(best) = crate::catalog::closest(v, ids) {
+            d = d.note(format!("help: did you mean `{best}`?"));
+        }
+        diags.push(d);
     }
     parsed
 }
 
 fn list(cli: &Cli, args: &ListArgs) -> CmdResult {
-    let mut session = Session::new(&cli.baselines, cli.color);
+    let mut session = Session::new(cli);
     let filter = report::list::Filter {
         role: parse_filter(
             &args.role,
@@ -287,7 +286,6 @@ fn list(cli: &Cli, args: &ListArgs) -> CmdResult {
             Role::from_id,
             &Role::ids(),
             &mut session.diags,
-            &mut session.sources,
         ),
         tier: parse_filter(
             &args.tier,
@@ -295,7 +293,6 @@ fn list(cli: &Cli, args: &ListArgs) -> CmdResult {
             Tier::from_id,
             &Tier::ids(),
             &mut session.diags,
-            &mut session.sources,
         ),
         category: parse_filter(
             &args.category,
@@ -303,7 +300,6 @@ fn list(cli: &Cli, args: &ListArgs) -> CmdResult {
             Category::from_id,
             &Category::ids(),
             &mut session.diags,
-            &mut session.sources,
         ),
         short_term: args.short_term,
     };
@@ -334,7 +330,7 @@ fn list(cli: &Cli, args: &ListArgs) -> CmdResult {
 }
 
 fn schema(cli: &Cli) -> CmdResult {
-    let session = Session::new(&cli.baselines, cli.color);
+    let session = Session::new(cli);
     session.report();
     if session.diags.has_errors() {
         return Ok(ExitCode::from(INVALID));
@@ -345,7 +341,7 @@ fn schema(cli: &Cli) -> CmdResult {
 }
 
 fn checklist(cli: &Cli, args: &ChecklistArgs) -> CmdResult {
-    let mut session = Session::new(&cli.baselines, cli.color);
+    let mut session = Session::new(cli);
     let states = session.resolve_all(std::slice::from_ref(&args.profile), &args.resolve);
     session.report();
     let Some(Some(state)) = states
@@ -381,7 +377,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 pub fn profile_artifacts(
     state: &DesiredState,
     session: &Session,
-) -> Result<Vec<(String, Vec<u8>)>, Box<dyn std::error::Error>> {
+) -> Result<output::TreeFiles, Box<dyn std::error::Error>> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for (lang, suffix) in [(Lang::Ja, ""), (Lang::En, ".en")] {
         files.push((
@@ -454,7 +450,7 @@ pub fn profile_artifacts(
 }
 
 fn build(cli: &Cli, args: &BuildArgs) -> CmdResult {
-    let mut session = Session::new(&cli.baselines, cli.color);
+    let mut session = Session::new(cli);
     let states = session.resolve_all(&args.profiles, &args.resolve);
     let mut names = std::collections::BTreeMap::new();
     for state in states.iter().flatten() {

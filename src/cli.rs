@@ -23,6 +23,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub baselines: Vec<PathBuf>,
 
+    /// Do not load the built-in catalog; use only the controls under --baselines.
+    #[arg(long, global = true)]
+    pub no_builtin: bool,
+
     /// When to colour diagnostics.
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,

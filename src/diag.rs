@@ -276,7 +276,7 @@ impl Diagnostics {
         let errors = self.error_count();
         if errors > 0 {
             let noun = if errors == 1 { "error" } else { "errors" };
-            writeln!(out, "error: {errors} {noun} found; nothing was written")?;
+            writeln!(out, "error: {errors} {noun} found")?;
         }
         Ok(())
     }

@@ -8,6 +8,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Files of an output tree: a relative path with `/` separators, and the bytes.
+pub type TreeFiles = Vec<(String, Vec<u8>)>;
+
 /// The manifest file name that marks a folder as hardbase output.
 pub const MANIFEST: &str = "manifest.json";
 

@@ -161,10 +161,16 @@ pub struct Catalog {
 
 impl Catalog {
     /// Loads the built-in baselines, then every `*.toml` under each override directory.
-    pub fn load(sources: &mut SourceMap, overrides: &[&Path], diags: &mut Diagnostics) -> Catalog {
+    pub fn load(
+        sources: &mut SourceMap,
+        builtin: bool,
+        overrides: &[&Path],
+        diags: &mut Diagnostics,
+    ) -> Catalog {
         let mut catalog = Catalog::default();
         let mut builtin_ids = BTreeMap::new();
-        for (name, text) in builtin::FILES {
+        let builtin_files = if builtin { builtin::FILES } else { &[] };
+        for (name, text) in builtin_files {
             let file = sources.add(format!("<built-in>/{name}"), *text);
             for control in load_file(sources, file, diags) {
                 catalog.insert(control, diags, &mut builtin_ids, true);
@@ -352,10 +358,25 @@ pub fn invalid_choice(key: &str, s: &Sp<String>, allowed: &[&str], diags: &mut D
         format!("`{}` is not a valid {key}", s.value.escape_debug()),
     )
     .at(s.span, format!("expected one of: {}", allowed.join(", ")));
-    if let Some(best) = similar::get_close_matches(s.value.as_str(), allowed, 1, 0.6).first() {
+    if let Some(best) = closest(&s.value, allowed) {
         d = d.note(format!("help: did you mean `{best}`?"));
     }
     diags.push(d);
+}
+
+/// The allowed value closest to `value`: a similar spelling, or the only one it is a prefix of.
+pub fn closest<'a>(value: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    if let Some(best) = similar::get_close_matches(value, allowed, 1, 0.6).first() {
+        return Some(best);
+    }
+    let lower = value.to_ascii_lowercase();
+    let mut prefixed = allowed
+        .iter()
+        .filter(|a| !lower.is_empty() && a.starts_with(&lower));
+    match (prefixed.next(), prefixed.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
 }
 
 fn enum_list<T>(
@@ -930,7 +951,7 @@ mod tests {
     fn builtin_catalog_is_clean() {
         let mut sources = SourceMap::new();
         let mut diags = Diagnostics::new();
-        let catalog = Catalog::load(&mut sources, &[], &mut diags);
+        let catalog = Catalog::load(&mut sources, true, &[], &mut diags);
         let mut out = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
         diags.render_text(&sources, &mut out).unwrap();
         let text = String::from_utf8(out.into_inner()).unwrap();

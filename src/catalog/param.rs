@@ -28,10 +28,12 @@ pub enum ScalarType {
     /// An address or a CIDR network.
     Address,
     Bool,
+    /// A GUID in braces, such as a WDAC policy id.
+    Guid,
 }
 
 impl ScalarType {
-    const ALL: [ScalarType; 9] = [
+    const ALL: [ScalarType; 10] = [
         ScalarType::String,
         ScalarType::Int,
         ScalarType::Port,
@@ -41,6 +43,7 @@ impl ScalarType {
         ScalarType::Cidr,
         ScalarType::Address,
         ScalarType::Bool,
+        ScalarType::Guid,
     ];
 
     pub fn id(self) -> &'static str {
@@ -54,6 +57,7 @@ impl ScalarType {
             ScalarType::Cidr => "cidr",
             ScalarType::Address => "address",
             ScalarType::Bool => "bool",
+            ScalarType::Guid => "guid",
         }
     }
 
@@ -68,6 +72,7 @@ impl ScalarType {
             ScalarType::Cidr => "a network in CIDR notation",
             ScalarType::Address => "an IP address or CIDR network",
             ScalarType::Bool => "a boolean",
+            ScalarType::Guid => "a GUID in braces",
         }
     }
 
@@ -83,6 +88,7 @@ impl ScalarType {
             ScalarType::Ipv6 => ParamValue::String("2001:db8::1".into()),
             ScalarType::Cidr => ParamValue::String("192.0.2.0/24".into()),
             ScalarType::Bool => ParamValue::Bool(true),
+            ScalarType::Guid => ParamValue::String("{00000000-0000-0000-0000-000000000001}".into()),
         }
     }
 }
@@ -180,6 +186,7 @@ fn plural(t: ScalarType) -> &'static str {
         ScalarType::Cidr => "CIDR networks",
         ScalarType::Address => "IP addresses or CIDR networks",
         ScalarType::Bool => "booleans",
+        ScalarType::Guid => "GUIDs",
     }
 }
 
@@ -293,6 +300,10 @@ fn check_scalar(t: ScalarType, node: &Node) -> Result<ParamValue, ParamError> {
             Value::Boolean(b) => Ok(ParamValue::Bool(b)),
             _ => Err(wrong()),
         },
+        ScalarType::Guid => match &node.value {
+            Value::String(s) => normalize_guid(s).map(ParamValue::String).map_err(invalid),
+            _ => Err(wrong()),
+        },
         ScalarType::String => match &node.value {
             Value::String(s) => {
                 check_text(s).map_err(invalid)?;
@@ -323,6 +334,26 @@ pub fn check_text(s: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Checks a GUID (`{8-4-4-4-12}` hex digits, braces optional) and writes it in braces, upper case.
+pub fn normalize_guid(s: &str) -> Result<String, String> {
+    let inner = s
+        .strip_prefix('{')
+        .and_then(|x| x.strip_suffix('}'))
+        .unwrap_or(s);
+    let ok = inner.split('-').map(str::len).eq([8, 4, 4, 4, 12])
+        && inner.chars().all(|c| c == '-' || c.is_ascii_hexdigit());
+    if !ok {
+        return Err(format!(
+            "\"{}\" is not a GUID such as {{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}}",
+            s.escape_debug()
+        ));
+    }
+    if inner.chars().all(|c| c == '0' || c == '-') {
+        return Err("the all-zero GUID is a placeholder, not a policy id".into());
+    }
+    Ok(format!("{{{}}}", inner.to_ascii_uppercase()))
 }
 
 /// Parses and normalizes an address of the given type.

@@ -474,7 +474,9 @@ pub struct WdacPolicy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EncryptionMethod {
+    #[serde(rename = "xts-aes-128")]
     XtsAes128,
+    #[serde(rename = "xts-aes-256")]
     XtsAes256,
 }
 
@@ -686,7 +688,22 @@ pub struct File {
 #[serde(deny_unknown_fields)]
 pub struct SshdOption {
     pub option: String,
+    #[serde(deserialize_with = "text_or_number")]
     pub value: String,
+}
+
+/// Accepts a string or a number (a lone `${port}` parameter substitutes as a number).
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Number(i64),
+    }
+    Ok(match TextOrNumber::deserialize(d)? {
+        TextOrNumber::Text(t) => t,
+        TextOrNumber::Number(n) => n.to_string(),
+    })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -749,6 +766,7 @@ pub struct MountOptions {
 #[serde(deny_unknown_fields)]
 pub struct LoginDefs {
     pub key: String,
+    #[serde(deserialize_with = "text_or_number")]
     pub value: String,
 }
 

@@ -146,7 +146,10 @@ pub fn rows(state: &DesiredState, lang: Lang) -> Vec<Row> {
             no: (i + 1).to_string(),
             target: target.clone(),
             category: c.control.category.name(lang).to_string(),
-            measure: format!("[{}] {}", c.control.id, c.control.title.get(lang)),
+            measure: match lang {
+                Lang::Ja => format!("{}（{}）", c.control.title.get(lang), c.control.id),
+                Lang::En => format!("{} ({})", c.control.title.get(lang), c.control.id),
+            },
             criterion: c.control.criterion.get(lang).to_string(),
             tier: if c.control.short_term {
                 format!(
@@ -190,9 +193,13 @@ fn remarks(c: &ControlState, lang: Lang, w: &Words) -> String {
             })
             .unwrap_or_default()
     };
+    let (open, close) = match lang {
+        Lang::Ja => ("（", "）"),
+        Lang::En => (" (", ")"),
+    };
     match c.status {
-        ControlStatus::Excluded => format!("{} ({})", w.excluded, waiver_text(c)),
-        ControlStatus::Weakened => format!("{} ({})", w.weakened, waiver_text(c)),
+        ControlStatus::Excluded => format!("{}{open}{}{close}", w.excluded, waiver_text(c)),
+        ControlStatus::Weakened => format!("{}{open}{}{close}", w.weakened, waiver_text(c)),
         ControlStatus::Manual => match &c.attestation {
             Some(a) => match lang {
                 Lang::Ja => format!("{}（{}: {}、{}）", w.manual, w.attested, a.by, a.on.value),
@@ -213,15 +220,23 @@ fn remarks(c: &ControlState, lang: Lang, w: &Words) -> String {
                 (Lang::Ja, true) => {
                     format!("{}（{}件、{}）", w.automated, c.settings.len(), w.reboot)
                 }
-                (Lang::En, false) => format!("{} ({} settings)", w.automated, c.settings.len()),
+                (Lang::En, false) => format!("{} ({})", w.automated, plural(c.settings.len())),
                 (Lang::En, true) => format!(
-                    "{} ({} settings, {})",
+                    "{} ({}, {})",
                     w.automated,
-                    c.settings.len(),
+                    plural(c.settings.len()),
                     w.reboot
                 ),
             }
         }
+    }
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 setting".to_string()
+    } else {
+        format!("{n} settings")
     }
 }
 

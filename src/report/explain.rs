@@ -60,6 +60,15 @@ fn labels(lang: Lang) -> Labels {
     }
 }
 
+/// Pads a label to a fixed display width (CJK characters count double).
+fn pad(label: &str) -> String {
+    let width: usize = label
+        .chars()
+        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
+        .sum();
+    format!("{label}{}", " ".repeat(16usize.saturating_sub(width)))
+}
+
 pub fn to_text(control: &Control, sources: &SourceMap, lang: Lang) -> String {
     let l = labels(lang);
     let mut out = String::new();
@@ -67,15 +76,15 @@ pub fn to_text(control: &Control, sources: &SourceMap, lang: Lang) -> String {
     let _ = writeln!(w, "{}  {}", control.id, control.title.get(lang));
     let _ = writeln!(
         w,
-        "  {:<14} {} ({})",
-        l.category,
+        "  {} {} ({})",
+        pad(l.category),
         control.category.id(),
         control.category.name(lang)
     );
     let _ = writeln!(
         w,
-        "  {:<14} {} ({}){}",
-        l.tier,
+        "  {} {} ({}){}",
+        pad(l.tier),
         control.tier.id(),
         control.tier.name(lang),
         if control.short_term {
@@ -89,12 +98,12 @@ pub fn to_text(control: &Control, sources: &SourceMap, lang: Lang) -> String {
         .iter()
         .map(|r| format!("{} ({})", r.id(), r.name(lang)))
         .collect();
-    let _ = writeln!(w, "  {:<14} {}", l.roles, roles.join(", "));
+    let _ = writeln!(w, "  {} {}", pad(l.roles), roles.join(", "));
     if !control.platforms.is_empty() {
         let _ = writeln!(
             w,
-            "  {:<14} {}",
-            l.platforms,
+            "  {} {}",
+            pad(l.platforms),
             control
                 .platforms
                 .iter()
@@ -108,8 +117,8 @@ pub fn to_text(control: &Control, sources: &SourceMap, lang: Lang) -> String {
         .iter()
         .map(|s| format!("{} ({})", s.id(), s.name(lang)))
         .collect();
-    let _ = writeln!(w, "  {:<14} {}", l.steps, steps.join(", "));
-    let _ = writeln!(w, "  {:<14} {}", l.criterion, control.criterion.get(lang));
+    let _ = writeln!(w, "  {} {}", pad(l.steps), steps.join(", "));
+    let _ = writeln!(w, "  {} {}", pad(l.criterion), control.criterion.get(lang));
     let r = &control.references;
     let mut refs = Vec::new();
     for (name, list) in [
@@ -123,7 +132,7 @@ pub fn to_text(control: &Control, sources: &SourceMap, lang: Lang) -> String {
         }
     }
     if !refs.is_empty() {
-        let _ = writeln!(w, "  {:<14} {}", l.references, refs.join("; "));
+        let _ = writeln!(w, "  {} {}", pad(l.references), refs.join("; "));
     }
     if !control.params.is_empty() {
         let _ = writeln!(w, "  {}", l.params);
@@ -160,7 +169,7 @@ pub fn to_text(control: &Control, sources: &SourceMap, lang: Lang) -> String {
             let _ = writeln!(w, "    {}: {}{builds}", s.family, s.raw_summary());
         }
     }
-    let _ = writeln!(w, "  {:<14} {}", l.defined, sources.location(control.span));
+    let _ = writeln!(w, "  {} {}", pad(l.defined), sources.location(control.span));
     out
 }
 

@@ -27,6 +27,9 @@ fn scalar_schema(t: ScalarType) -> Value {
             json!({ "type": "string", "pattern": "^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$" })
         }
         ScalarType::Bool => json!({ "type": "boolean" }),
+        ScalarType::Guid => {
+            json!({ "type": "string", "pattern": "^\\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\\}?$" })
+        }
     }
 }
 

@@ -559,6 +559,8 @@ fn resolve_chain(
                     Ok(kind) => {
                         let target = kind.target();
                         let value_text = kind.value_text();
+                        // The same value from two controls is fine: each control keeps its
+                        // setting (its criterion needs it) and emitters write it once.
                         if let Some((other, other_span, other_value)) = targets.get(&target) {
                             if *other_value != value_text {
                                 diags.push(
@@ -570,10 +572,11 @@ fn resolve_chain(
                                     .also(*other_span, format!("{other} sets it here"))
                                     .note("exclude one of the controls under a waiver, or give them parameters that agree"),
                                 );
+                                continue;
                             }
-                            continue;
+                        } else {
+                            targets.insert(target.clone(), (id.clone(), template.span, value_text));
                         }
-                        targets.insert(target.clone(), (id.clone(), template.span, value_text));
                         let used: Vec<(String, Option<Span>)> = template
                             .uses
                             .iter()
@@ -625,9 +628,7 @@ fn resolve_chain(
         (category_rank(a.control.category), &a.control.id)
             .cmp(&(category_rank(b.control.category), &b.control.id))
     });
-    let Some((role, platform)) = identity.filter(|_| ok) else {
-        return None;
-    };
+    let (role, platform) = identity.filter(|_| ok)?;
     Some(DesiredState {
         profile: ProfileInfo {
             name,

@@ -1,1 +1,9 @@
+//! The one integration-test binary: every test that runs the real `hardbase`.
 
+mod util;
+
+mod checklist;
+mod commands;
+mod diagnostics;
+mod properties;
+mod resolution;

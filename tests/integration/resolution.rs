@@ -1,0 +1,233 @@
+//! Resolution: layers, waivers, attestations, origins, determinism, and all problems at once.
+
+use serde_json::Value;
+
+use crate::util::{fixtures, run_in};
+
+fn check_json(case: &str, profile: &str, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec![
+        "--no-builtin",
+        "--baselines",
+        "../catalog",
+        "check",
+        profile,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let run = run_in(&fixtures().join(case), &args);
+    let json: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    (run.status, json)
+}
+
+fn codes(json: &Value) -> Vec<String> {
+    json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_problem_is_reported_in_one_run() {
+    let (status, json) = check_json("many-errors", "profile.toml", &["--at", "2026-11-27"]);
+    assert_eq!(status, 2);
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["profiles"], Value::Array(vec![]));
+    let mut found = codes(&json);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "expired-waiver",
+            "invalid-value",
+            "missing-extends",
+            "unknown-control",
+            "unknown-key",
+            "unknown-param"
+        ]
+    );
+    let first = &json["diagnostics"][0];
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["location"]["file"], "profile.toml");
+    assert!(first["location"]["line"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn an_override_points_into_the_parent_layer() {
+    let (status, json) = check_json("parent-override", "profile.toml", &[]);
+    assert_eq!(status, 2);
+    let d = &json["diagnostics"][0];
+    assert_eq!(d["code"], "invalid-value");
+    assert_eq!(d["location"]["file"], "profile.toml");
+    assert_eq!(d["location"]["line"], 8);
+    assert_eq!(d["related"][0]["location"]["file"], "bank.toml");
+    assert_eq!(d["related"][0]["location"]["line"], 3);
+    assert_eq!(
+        d["related"][0]["message"],
+        "a parent layer sets it here; this profile overrides it"
+    );
+}
+
+#[test]
+fn a_valid_profile_resolves_with_origins() {
+    let (status, json) = check_json("valid", "atm.toml", &["--at", "2026-11-27"]);
+    assert_eq!(status, 0, "{json}");
+    let p = &json["profiles"][0];
+    assert_eq!(p["name"], "test-atm");
+    assert_eq!(p["layers"], serde_json::json!(["bank.toml", "atm.toml"]));
+    assert_eq!(p["membership"], "workgroup");
+    assert_eq!(p["platform"]["build"], 19044);
+    let control = |id: &str| {
+        p["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("{id} selected"))
+            .clone()
+    };
+    assert_eq!(control("TST-REG-001")["status"], "excluded");
+    assert_eq!(control("TST-REG-001")["waiver"]["ticket"], "SEC-1042");
+    assert_eq!(control("TST-REG-001")["settings"], serde_json::json!([]));
+    assert_eq!(control("TST-PHY-001")["status"], "manual");
+    assert_eq!(
+        control("TST-PHY-001")["attestation"]["by"],
+        "branch manager"
+    );
+    // TST-REG-002 belongs to another role and is not selected.
+    assert!(p["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["id"] != "TST-REG-002"));
+    let fw = control("TST-FW-001");
+    let setting = &fw["settings"][0];
+    assert_eq!(setting["kind"], "firewall_rule");
+    assert_eq!(
+        setting["value"]["remote_addresses"],
+        serde_json::json!(["10.30.0.5"])
+    );
+    assert_eq!(setting["value"]["remote_ports"], serde_json::json!([6514]));
+    assert_eq!(setting["origin"], "../catalog/controls.toml:25:1");
+    assert_eq!(setting["phase"], "firewall-rules");
+    let params = p["params"].as_array().unwrap();
+    let param = |n: &str| params.iter().find(|x| x["name"] == n).unwrap().clone();
+    assert_eq!(param("log_collector")["origin"], "bank.toml:6:17");
+    assert_eq!(param("log_port")["origin"], Value::Null);
+    assert_eq!(param("lockout_threshold")["value"], 3);
+    // The secret is named, never valued.
+    assert_eq!(p["secrets"], serde_json::json!(["kiosk_password"]));
+    assert_eq!(
+        param("kiosk_password")["value"],
+        "<secret: supplied at apply time>"
+    );
+    let lockout = control("TST-ACC-001");
+    assert_eq!(lockout["settings"][0]["value"]["value"], 3);
+    assert_eq!(
+        lockout["settings"][1]["value"]["password"],
+        serde_json::json!({ "secret": "kiosk_password" })
+    );
+}
+
+#[test]
+fn waivers_are_evaluated_as_of_the_given_day() {
+    let (status, _) = check_json("expired-waiver", "profile.toml", &["--at", "2026-10-31"]);
+    assert_eq!(status, 0, "valid on its last day");
+    let (status, json) = check_json("expired-waiver", "profile.toml", &["--at", "2026-11-01"]);
+    assert_eq!(status, 2);
+    assert_eq!(codes(&json), ["expired-waiver"]);
+    let (status, _) = check_json("valid", "atm.toml", &["--at", "2027-04-01"]);
+    assert_eq!(
+        status, 2,
+        "the valid fixture's waiver expires on 2027-03-31"
+    );
+}
+
+#[test]
+fn check_json_is_byte_identical_across_runs() {
+    let args = [
+        "--no-builtin",
+        "--baselines",
+        "../catalog",
+        "check",
+        "atm.toml",
+        "--format",
+        "json",
+        "--at",
+        "2026-11-27",
+    ];
+    let a = run_in(&fixtures().join("valid"), &args);
+    let b = run_in(&fixtures().join("valid"), &args);
+    assert_eq!(a.status, 0);
+    assert_eq!(a.bytes, b.bytes);
+    // The built-in catalog and the example bank too.
+    let root = crate::util::root();
+    let args = [
+        "check",
+        "examples/regional-bank",
+        "--format",
+        "json",
+        "--at",
+        "2026-11-27",
+    ];
+    let a = run_in(&root, &args);
+    let b = run_in(&root, &args);
+    assert_eq!(a.status, 0, "{}{}", a.stderr, a.stdout);
+    assert_eq!(a.bytes, b.bytes);
+    assert!(a.stdout.contains("\"profiles\""));
+}
+
+#[test]
+fn a_parameter_weakened_under_a_waiver_is_reported_as_weakened() {
+    let dir = crate::util::TempDir::new("weakened");
+    std::fs::write(
+        dir.path().join("profile.toml"),
+        r#"[profile]
+role = "atm-terminal"
+platform = "windows-10-iot-ltsc-2021"
+membership = "workgroup"
+
+[params]
+log_collector = "10.30.0.5"
+lockout_threshold = 10
+
+[waivers."TST-ACC-001"]
+reason = "shared maintenance account during migration"
+approved_by = "CISO"
+ticket = "SEC-7"
+scope = "weaken"
+compensating_control = "maintenance only under dual control"
+expires = 2027-01-31
+"#,
+    )
+    .unwrap();
+    let catalog = fixtures().join("catalog");
+    let run = run_in(
+        dir.path(),
+        &[
+            "--no-builtin",
+            "--baselines",
+            catalog.to_str().unwrap(),
+            "check",
+            "profile.toml",
+            "--format",
+            "json",
+            "--at",
+            "2026-11-27",
+        ],
+    );
+    assert_eq!(run.status, 0, "{}", run.stdout);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    let c = json["profiles"][0]["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "TST-ACC-001")
+        .unwrap()
+        .clone();
+    assert_eq!(c["status"], "weakened");
+    assert_eq!(c["settings"][0]["value"]["value"], 10);
+}

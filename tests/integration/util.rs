@@ -1,0 +1,93 @@
+//! Running the real binary against fixture folders.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures() -> PathBuf {
+    root().join("tests").join("fixtures")
+}
+
+/// The result of one run.
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub bytes: Vec<u8>,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            status: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            bytes: o.stdout,
+        }
+    }
+}
+
+/// Runs `hardbase ARGS` in `dir`.
+pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+    Command::new(env!("CARGO_BIN_EXE_hardbase"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the hardbase binary runs")
+        .into()
+}
+
+/// Runs `hardbase` in the repository root.
+pub fn run(args: &[&str]) -> Run {
+    run_in(&root(), args)
+}
+
+/// Whether tests run in CI, where every external validator must be present.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A Python 3 with the given modules, or `None` (outside CI) with a message; panics in CI.
+pub fn python_with(modules: &[&str]) -> Option<PathBuf> {
+    for candidate in ["/usr/bin/python3", "python3"] {
+        let check = Command::new(candidate)
+            .arg("-c")
+            .arg(format!("import {}", modules.join(", ")))
+            .output();
+        if check.is_ok_and(|o| o.status.success()) {
+            return Some(PathBuf::from(candidate));
+        }
+    }
+    let message = format!("python3 with {} is not installed", modules.join(", "));
+    if in_ci() {
+        panic!("{message}; .ci/run installs it and CI must not skip this test");
+    }
+    eprintln!("SKIPPED: {message} (pip install {})", modules.join(" "));
+    None
+}
+
+/// A fresh temporary folder, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("hardbase-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
