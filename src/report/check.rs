@@ -184,10 +184,10 @@ pub fn to_text(state: &DesiredState, sources: &SourceMap) -> String {
                     } else {
                         String::new()
                     },
-                    if c.settings.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({} settings)", c.settings.len())
+                    match c.settings.len() {
+                        0 => String::new(),
+                        1 => " (1 setting)".to_string(),
+                        n => format!(" ({n} settings)"),
                     },
                 );
             }

@@ -231,3 +231,54 @@ expires = 2027-01-31
     assert_eq!(c["status"], "weakened");
     assert_eq!(c["settings"][0]["value"]["value"], 10);
 }
+
+/// Every role on every platform it runs on resolves against the built-in catalog with the
+/// example bank's addresses: no conflicting settings, no catalog problem, nothing missing.
+#[test]
+fn every_role_and_platform_resolves_with_the_builtin_catalog() {
+    let platforms = crate::util::run(&["list", "platforms", "--format", "json"]);
+    let platforms: Value = serde_json::from_str(&platforms.stdout).unwrap();
+    let dir = crate::util::TempDir::new("roles");
+    let bank = crate::util::root().join("examples/regional-bank/bank-common.toml");
+    let mut checked = 0;
+    for platform in platforms.as_array().unwrap() {
+        let id = platform["id"].as_str().unwrap();
+        for role in platform["roles"].as_array().unwrap() {
+            let role = role.as_str().unwrap();
+            for tiers in [r#"["easy"]"#, r#"["easy", "cost-effective"]"#] {
+                let membership = if platform["family"] == "windows" {
+                    "membership = \"workgroup\"\n"
+                } else {
+                    ""
+                };
+                let text = format!(
+                    "[profile]\nname = \"p\"\nrole = \"{role}\"\nplatform = \"{id}\"\n{membership}tiers = {tiers}\nextends = [{bank:?}]\n\n[params]\natm_app_path = 'C:\\ATMApp\\bin\\atmapp.exe'\nperipheral_device_ids = ['USB\\VID_0B00&PID_0001']\nwdac_policy_id = \"{{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}}\"\nwdac_policy_file = \"policies/atm.cip\"\nkiosk_usb_ids = \"0eef:0001\"\n",
+                );
+                let path = dir.path().join("p.toml");
+                std::fs::write(&path, text).unwrap();
+                let run = crate::util::run(&[
+                    "check",
+                    path.to_str().unwrap(),
+                    "--format",
+                    "json",
+                    "--at",
+                    "2026-11-27",
+                ]);
+                assert_eq!(run.status, 0, "{role} on {id} with {tiers}: {}", run.stdout);
+                let json: Value = serde_json::from_str(&run.stdout).unwrap();
+                assert_eq!(json["diagnostics"], serde_json::json!([]), "{role} on {id}");
+                let controls = json["profiles"][0]["controls"].as_array().unwrap();
+                assert!(!controls.is_empty(), "{role} on {id} has controls");
+                if tiers.contains("cost") {
+                    checked += 1;
+                } else {
+                    assert!(
+                        controls.iter().all(|c| c["tier"] == "easy"),
+                        "{role} on {id}: easy tier only"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 19, "every role on every platform it runs on");
+}
