@@ -190,18 +190,7 @@ rows = [[{"v": c.value, "t": c.data_type, "q": bool(c.quotePrefix), "wrap": bool
 widths = {k: v.width for k, v in ws.column_dimensions.items()}
 print(json.dumps({"title": ws.title, "rows": rows, "freeze": ws.freeze_panes, "filter": ws.auto_filter.ref, "widths": widths, "sheets": len(wb.worksheets)}))
 "#;
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_slice(&crate::util::run_python(python, script, [path])).unwrap()
 }
 
 fn csv_cells(bytes: &[u8]) -> Vec<Vec<String>> {

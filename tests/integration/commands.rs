@@ -229,19 +229,9 @@ for path in sys.argv[2:]:
     errors = sorted(e.message for e in validator.iter_errors(doc))
     print(json.dumps([path, not errors, "; ".join(errors)]))
 "#;
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(&schema_path)
-        .args(files)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
+    let mut args = vec![schema_path.clone()];
+    args.extend(files.iter().cloned());
+    String::from_utf8(crate::util::run_python(python, script, &args))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str::<(String, bool, String)>(l).unwrap())

@@ -70,6 +70,26 @@ pub fn python_with(modules: &[&str]) -> Option<PathBuf> {
     None
 }
 
+/// Runs a Python script with arguments and returns its standard output; panics if it fails.
+pub fn run_python<I, S>(python: &Path, script: &str, args: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// A fresh temporary folder, removed when dropped.
 pub struct TempDir(pub PathBuf);
 
