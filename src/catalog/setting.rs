@@ -1166,6 +1166,21 @@ impl SettingKind {
             Service(s) => check_identifier(&s.name, "service name", "_-."),
             FirewallRule(r) => {
                 check_identifier(&r.name, "rule name", "_-.")?;
+                // `|` separates the tokens of a firewall rule string (MS-GPFAS 2.2.2.19).
+                for (what, text) in [
+                    ("purpose", Some(&r.purpose)),
+                    ("program", r.program.as_ref()),
+                    ("service", r.service.as_ref()),
+                ] {
+                    if let Some(text) = text {
+                        if text.contains('|') {
+                            return Err(format!("firewall rule {what} `{text}` contains `|`, which a firewall rule string cannot carry"));
+                        }
+                    }
+                }
+                if let Some(svc) = &r.service {
+                    check_identifier(svc, "service name", "_-.")?;
+                }
                 for a in &r.remote_addresses {
                     check_address(a)?;
                 }

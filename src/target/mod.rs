@@ -1,0 +1,3 @@
+//! Emitters: the desired state turned into the files each platform consumes.
+
+pub mod windows;

@@ -1,0 +1,1 @@
+//! The GPO backup folder that `Import-GPO` and `LGPO.exe /g` read.

@@ -1,0 +1,1 @@
+//! Apply-Hardbase.ps1, Restore-Hardbase.ps1 and the acceptance kit (Windows PowerShell 5.1).
