@@ -17,7 +17,7 @@ use crate::catalog::taxonomy::{Category, Lang, Role, Tier};
 use crate::catalog::Catalog;
 use crate::cli::{
     BuildArgs, CheckArgs, ChecklistArgs, ChecklistFormat, Cli, ColorWhen, Command, ExplainArgs,
-    ListArgs, ListWhat, ResolveArgs, TextOrJson,
+    ListArgs, ListWhat, ResolveArgs, TextOrJson, VerifyArgs,
 };
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::load::document::Date;
@@ -157,6 +157,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Check(ref args) => check(&cli, args),
         Command::Build(ref args) => build(&cli, args),
+        Command::Verify(ref args) => verify(args),
         Command::Explain(ref args) => explain(&cli, args),
         Command::List(ref args) => list(&cli, args),
         Command::Schema => schema(&cli),
@@ -487,4 +488,42 @@ fn build(cli: &Cli, args: &BuildArgs) -> CmdResult {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn verify(args: &VerifyArgs) -> CmdResult {
+    let mut results = Vec::new();
+    for dir in &args.dirs {
+        for folder in crate::verify::folders(dir)? {
+            results.push(crate::verify::verify(&folder)?);
+        }
+    }
+    let ok = results.iter().all(|r| r.ok());
+    let text = match args.format {
+        TextOrJson::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({ "ok": ok, "folders": results }))?
+                + "\n"
+        }
+        TextOrJson::Text => {
+            let mut out = String::new();
+            for r in &results {
+                for (what, list) in [
+                    ("changed", &r.changed),
+                    ("missing", &r.missing),
+                    ("extra", &r.extra),
+                ] {
+                    for path in list {
+                        out.push_str(&format!("{what}: {}/{path}\n", r.folder));
+                    }
+                }
+                let verdict = if r.ok() { "verified" } else { "DIFFERS" };
+                out.push_str(&format!(
+                    "{verdict}: {} ({} artefacts checked)\n",
+                    r.folder, r.checked
+                ));
+            }
+            out
+        }
+    };
+    let code = print(text.as_bytes());
+    Ok(if ok { code } else { ExitCode::from(1) })
 }

@@ -49,6 +49,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Write the artefacts of each profile into one folder per profile.
     Build(BuildArgs),
+    /// Check a built folder against its manifest: every artefact present with its SHA-256 and
+    /// size, nothing added. Exit status 1 when anything differs.
+    Verify(VerifyArgs),
     /// Explain one control: its purpose, criterion, references, parameters and settings.
     Explain(ExplainArgs),
     /// List controls, roles or platforms.
@@ -108,6 +111,15 @@ pub struct BuildArgs {
     pub force: bool,
     #[command(flatten)]
     pub resolve: ResolveArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// A profile folder written by `hardbase build`, or the output folder holding several.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
 }
 
 #[derive(Args, Debug)]

@@ -24,3 +24,4 @@ pub mod report;
 pub mod resolve;
 pub mod source;
 pub mod target;
+pub mod verify;

@@ -439,3 +439,57 @@ fn build_writes_a_verified_deterministic_tree_atomically() {
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(!target.join("notes.txt").exists());
 }
+
+#[test]
+fn verify_detects_changed_missing_and_extra_files() {
+    let out = TempDir::new("verify");
+    let dist = out.path().join("dist");
+    let dist_arg = dist.to_str().unwrap();
+    assert_eq!(
+        run(&[
+            "build",
+            "examples/regional-bank/branch-atm-shinjuku.toml",
+            "examples/regional-bank/lobby-kiosk.toml",
+            "--out",
+            dist_arg
+        ])
+        .status,
+        0
+    );
+    let ok = run(&["verify", dist_arg]);
+    assert_eq!(ok.status, 0, "{}{}", ok.stdout, ok.stderr);
+    assert_eq!(
+        ok.stdout
+            .lines()
+            .filter(|l| l.starts_with("verified: "))
+            .count(),
+        2,
+        "{}",
+        ok.stdout
+    );
+    let atm = dist.join("branch-atm-shinjuku");
+    std::fs::write(atm.join("checklist.md"), "edited").unwrap();
+    std::fs::remove_file(atm.join("checklist.en.csv")).unwrap();
+    std::fs::write(atm.join("notes.txt"), "added").unwrap();
+    let bad = run(&["verify", atm.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(bad.status, 1, "{}", bad.stderr);
+    let json: Value = serde_json::from_str(&bad.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    let f = &json["folders"][0];
+    assert_eq!(f["changed"], serde_json::json!(["checklist.md"]));
+    assert_eq!(f["missing"], serde_json::json!(["checklist.en.csv"]));
+    assert_eq!(f["extra"], serde_json::json!(["notes.txt"]));
+    // The kiosk's folder is untouched and still verifies on its own.
+    assert_eq!(
+        run(&["verify", dist.join("lobby-kiosk-umeda").to_str().unwrap()]).status,
+        0
+    );
+    let none = run(&["verify", out.path().to_str().unwrap()]);
+    assert_eq!(none.status, 2);
+    assert!(
+        none.stderr
+            .contains("holds no manifest.json written by hardbase build"),
+        "{}",
+        none.stderr
+    );
+}
