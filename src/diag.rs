@@ -56,10 +56,12 @@ pub enum Code {
     InvalidProfile,
     /// A waiver or attestation that has no effect.
     UnusedEntry,
+    /// A firewall default-deny leaves a declared flow without an allow rule.
+    BlockedFlow,
 }
 
 impl Code {
-    pub const ALL: [Code; 19] = [
+    pub const ALL: [Code; 20] = [
         Code::Io,
         Code::Syntax,
         Code::UnknownKey,
@@ -79,6 +81,7 @@ impl Code {
         Code::InvalidControl,
         Code::InvalidProfile,
         Code::UnusedEntry,
+        Code::BlockedFlow,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +105,7 @@ impl Code {
             Code::InvalidControl => "invalid-control",
             Code::InvalidProfile => "invalid-profile",
             Code::UnusedEntry => "unused-entry",
+            Code::BlockedFlow => "blocked-flow",
         }
     }
 }

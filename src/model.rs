@@ -93,6 +93,8 @@ pub struct DesiredState {
     pub controls: Vec<ControlState>,
     /// Sorted by name.
     pub params: Vec<ParamState>,
+    /// The network flows the role needs, with the profile's addresses.
+    pub flows: Vec<crate::catalog::flow::FlowInstance>,
     /// The date waivers were evaluated against.
     pub evaluated_at: Date,
 }

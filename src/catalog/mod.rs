@@ -7,6 +7,7 @@
 //! with sample parameter values — so a broken catalog entry is reported at
 //! its own line before any profile is resolved.
 
+pub mod flow;
 pub mod param;
 pub mod setting;
 pub mod taxonomy;
@@ -153,10 +154,11 @@ impl Control {
     }
 }
 
-/// All controls, by id.
+/// All controls and flows, by id.
 #[derive(Default)]
 pub struct Catalog {
     pub controls: BTreeMap<String, Control>,
+    pub flows: BTreeMap<String, flow::Flow>,
 }
 
 impl Catalog {
@@ -172,9 +174,11 @@ impl Catalog {
         let builtin_files = if builtin { builtin::FILES } else { &[] };
         for (name, text) in builtin_files {
             let file = sources.add(format!("<built-in>/{name}"), *text);
-            for control in load_file(sources, file, diags) {
+            let (controls, flows) = load_file(sources, file, diags);
+            for control in controls {
                 catalog.insert(control, diags, &mut builtin_ids, true);
             }
+            catalog.insert_flows(flows);
         }
         for dir in overrides {
             let mut files: Vec<_> = walkdir::WalkDir::new(dir)
@@ -202,9 +206,11 @@ impl Catalog {
                 match std::fs::read_to_string(&path) {
                     Ok(text) => {
                         let file = sources.add(path.display().to_string(), text);
-                        for control in load_file(sources, file, diags) {
+                        let (controls, flows) = load_file(sources, file, diags);
+                        for control in controls {
                             catalog.insert(control, diags, &mut local_ids, false);
                         }
+                        catalog.insert_flows(flows);
                     }
                     Err(e) => diags.push(Diagnostic::error(
                         Code::Io,
@@ -214,7 +220,50 @@ impl Catalog {
             }
         }
         catalog.check_shared_params(diags);
+        catalog.check_flow_params(diags);
         catalog
+    }
+
+    /// Flows replace flows of the same id (an override folder may redefine them).
+    fn insert_flows(&mut self, flows: Vec<flow::Flow>) {
+        for f in flows {
+            self.flows.insert(f.id.clone(), f);
+        }
+    }
+
+    /// Every parameter a flow names is declared by some control, with an address or port type.
+    fn check_flow_params(&self, diags: &mut Diagnostics) {
+        use param::ScalarType as S;
+        for f in self.flows.values() {
+            for name in &f.uses {
+                let is_port = f
+                    .ports
+                    .iter()
+                    .any(|p| matches!(p, flow::PortRef::Param(n) if n == name));
+                let ok = match self.param_decl(name).map(|(_, d)| d.ty) {
+                    None => Err("no control declares it".to_string()),
+                    Some(ParamType::Scalar(S::Port) | ParamType::List(S::Port)) if is_port => {
+                        Ok(())
+                    }
+                    Some(ParamType::Scalar(t) | ParamType::List(t))
+                        if !is_port
+                            && matches!(t, S::Ipv4 | S::Ipv6 | S::Ip | S::Cidr | S::Address) =>
+                    {
+                        Ok(())
+                    }
+                    Some(ty) => Err(format!("it is {}", ty.describe())),
+                };
+                if let Err(why) = ok {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::InvalidControl,
+                            format!("flow `{}` refers to parameter `{name}`, but {why}", f.id),
+                        )
+                        .at(f.span, "in this flow"),
+                    );
+                }
+            }
+        }
     }
 
     fn insert(
@@ -304,14 +353,33 @@ const CONTROL_KEYS: &[&str] = &[
     "setting",
 ];
 
-fn load_file(sources: &SourceMap, file: usize, diags: &mut Diagnostics) -> Vec<Control> {
+fn load_file(
+    sources: &SourceMap,
+    file: usize,
+    diags: &mut Diagnostics,
+) -> (Vec<Control>, Vec<flow::Flow>) {
     let Some(root) = document::parse(file, sources.text(file), diags) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let Some(mut top) = Table::of(&root, "the catalog file", diags) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let mut out = Vec::new();
+    let mut flows = Vec::new();
+    if let Some(node) = top.get("flow") {
+        match &node.value {
+            Value::Array(items) => {
+                flows.extend(items.iter().filter_map(|item| load_flow(item, diags)))
+            }
+            other => diags.push(
+                Diagnostic::error(
+                    Code::WrongType,
+                    format!("expected `[[flow]]` tables, found {}", other.type_name()),
+                )
+                .at(node.span, "write each flow as a [[flow]] table"),
+            ),
+        }
+    }
     if let Some(node) = top.get("control") {
         match &node.value {
             Value::Array(items) => {
@@ -330,8 +398,130 @@ fn load_file(sources: &SourceMap, file: usize, diags: &mut Diagnostics) -> Vec<C
             ),
         }
     }
-    top.finish(&["control"], diags);
-    out
+    top.finish(&["control", "flow"], diags);
+    (out, flows)
+}
+
+const FLOW_KEYS: &[&str] = &[
+    "id",
+    "roles",
+    "platforms",
+    "direction",
+    "protocol",
+    "peers",
+    "ports",
+    "purpose",
+];
+
+fn load_flow(node: &Node, diags: &mut Diagnostics) -> Option<flow::Flow> {
+    let mut t = Table::of(node, "[[flow]]", diags)?;
+    let before = diags.error_count();
+    let id = t.req_string("id", diags)?;
+    t.name = format!("flow {}", id.value);
+    let roles = enum_list(&mut t, "roles", Role::from_id, &Role::ids(), diags);
+    let platforms = enum_list(&mut t, "platforms", Family::from_id, &Family::ids(), diags);
+    let direction = t
+        .req_string("direction", diags)
+        .and_then(|d| match d.value.as_str() {
+            "inbound" => Some(flow::FlowDirection::Inbound),
+            "outbound" => Some(flow::FlowDirection::Outbound),
+            _ => {
+                invalid_choice("direction", &d, &["inbound", "outbound"], diags);
+                None
+            }
+        });
+    let protocols = ["tcp", "udp", "icmpv4", "icmpv6", "any"];
+    let protocol = t.req_string("protocol", diags).and_then(|p| {
+        match serde_json::from_value::<setting::Protocol>(serde_json::Value::String(
+            p.value.clone(),
+        )) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                invalid_choice("protocol", &p, &protocols, diags);
+                None
+            }
+        }
+    });
+    let purpose = text(&mut t, "purpose", diags);
+    let mut uses = Vec::new();
+    let peers: Vec<String> = t
+        .strings("peers", diags)
+        .map(|l| l.value.into_iter().map(|s| s.value).collect())
+        .unwrap_or_default();
+    for p in &peers {
+        match p.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+            Some(name) => uses.push(name.to_string()),
+            None => {
+                if param::normalize_address(param::ScalarType::Address, p).as_deref()
+                    != Ok(p.as_str())
+                {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::InvalidControl,
+                            format!(
+                                "flow peer `{p}` is neither `${{param}}` nor a canonical address"
+                            ),
+                        )
+                        .at(id.span, "in this flow"),
+                    );
+                }
+            }
+        }
+    }
+    let mut ports = Vec::new();
+    if let Some(node) = t.get("ports") {
+        if let Value::Array(items) = &node.value {
+            for item in items {
+                match &item.value {
+                    Value::Integer(n) if (1..=65535).contains(n) => {
+                        ports.push(flow::PortRef::Literal(*n as u16))
+                    }
+                    Value::String(s) if s.starts_with("${") && s.ends_with('}') => {
+                        let name = s[2..s.len() - 1].to_string();
+                        uses.push(name.clone());
+                        ports.push(flow::PortRef::Param(name));
+                    }
+                    _ => diags.push(
+                        Diagnostic::error(
+                            Code::InvalidControl,
+                            "a flow port is a number 1-65535 or `${param}`",
+                        )
+                        .at(item.span, "invalid port"),
+                    ),
+                }
+            }
+        } else {
+            diags.push(
+                Diagnostic::error(Code::WrongType, "`ports` is an array")
+                    .at(node.span, "expected an array"),
+            );
+        }
+    }
+    t.finish(FLOW_KEYS, diags);
+    if roles.is_empty() || peers.is_empty() {
+        diags.push(
+            Diagnostic::error(
+                Code::MissingKey,
+                format!("flow {} needs `roles` and `peers`", id.value),
+            )
+            .at(id.span, "incomplete flow"),
+        );
+    }
+    if diags.error_count() > before {
+        return None;
+    }
+    Some(flow::Flow {
+        id: id.value,
+        span: id.span,
+        roles,
+        platforms,
+        direction: direction?,
+        protocol: protocol?,
+        purpose: purpose?,
+        peers,
+        ports,
+        uses,
+    })
 }
 
 fn enum_value<T>(

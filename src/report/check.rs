@@ -41,6 +41,7 @@ pub fn to_json(state: &DesiredState, sources: &SourceMap) -> Value {
             "origin": p.origin.map(|s| location(sources, s)),
             "used_by": p.used_by,
         })).collect::<Vec<_>>(),
+        "flows": state.flows,
         "secrets": state.secrets(),
         "local_principals": state.local_principals(),
         "summary": summary_json(state),

@@ -12,6 +12,7 @@
 //! 6. instantiate every setting with the parameter values and find conflicts.
 
 pub mod chain;
+mod flows;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -628,6 +629,26 @@ fn resolve_chain(
         (category_rank(a.control.category), &a.control.id)
             .cmp(&(category_rank(b.control.category), &b.control.id))
     });
+    // ---- flows: the role's network paths must survive its own default-deny
+    let flow_value = |name: &str| -> Option<ParamValue> {
+        values.get(name).map(|(v, _)| v.clone()).or_else(|| {
+            catalog
+                .param_decl(name)
+                .and_then(|(_, d)| d.default.clone())
+        })
+    };
+    let flow_instances: Vec<_> = identity
+        .map(|(role, platform)| {
+            catalog
+                .flows
+                .values()
+                .filter(|f| f.roles.contains(&role))
+                .filter(|f| f.platforms.is_empty() || f.platforms.contains(&platform.family))
+                .filter_map(|f| f.instantiate(&flow_value))
+                .collect()
+        })
+        .unwrap_or_default();
+    flows::check(&flow_instances, &states, leaf.header, diags);
     let (role, platform) = identity.filter(|_| ok)?;
     Some(DesiredState {
         profile: ProfileInfo {
@@ -645,6 +666,7 @@ fn resolve_chain(
         },
         controls: states,
         params: param_states.into_values().collect(),
+        flows: flow_instances,
         evaluated_at: options.at,
     })
 }

@@ -273,3 +273,57 @@ error: 1 error found
 "#,
     );
 }
+
+/// A firewall default-deny that would cut a flow the role declares is refused.
+#[test]
+fn blocked_flow() {
+    let dir = fixtures().join("blocked-flow");
+    let args = [
+        "--no-builtin",
+        "--baselines",
+        "catalog",
+        "check",
+        "profile.toml",
+        "--at",
+        "2026-11-27",
+    ];
+    let run = run_in(&dir, &args);
+    assert_eq!(run.status, 2);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        r#"error[blocked-flow]: the outbound default-deny leaves the `log-forwarding` flow (tcp port 6514 to 10.10.3.5) without an allow rule
+   --> profile.toml:1:1
+   |
+ 1 | [profile]
+   | ^^^^^^^^^ this profile would cut its own `log-forwarding` flow
+   |
+   --> catalog/controls.toml:4:6
+   |
+ 4 | id = "log-forwarding"
+   |      ---------------- the flow is declared here
+   .
+22 | [[control.setting]]
+   | ------------------- TST-FW-010 sets the outbound default to block
+   |
+   = note: the flow: Logs forwarded to the monitoring server
+   = note: keep (or include) the control that allows this flow, or add an allow rule for it
+
+error: 1 error found
+"#
+    );
+    // With the control that allows the flow kept, the same default-deny is fine.
+    let ok = run_in(
+        &dir,
+        &[
+            "--no-builtin",
+            "--baselines",
+            "catalog",
+            "check",
+            "allowed.toml",
+            "--at",
+            "2026-11-27",
+        ],
+    );
+    assert_eq!(ok.status, 0, "{}", ok.stderr);
+}
