@@ -80,6 +80,9 @@ pub struct SettingTemplate {
     /// OS builds the setting applies to (inclusive); Windows builds or Linux major releases.
     pub min_build: Option<u32>,
     pub max_build: Option<u32>,
+    /// A parameter that switches the setting on: it applies only when the value is true, a
+    /// non-empty list or a non-empty string (an empty address list must never mean "any").
+    pub when: Option<String>,
     /// The kind-specific fields, `${param}` references unexpanded.
     fields: Vec<(String, Node)>,
     /// Parameters the fields refer to.
@@ -87,6 +90,18 @@ pub struct SettingTemplate {
 }
 
 impl SettingTemplate {
+    /// Whether the `when` condition holds for these parameter values.
+    pub fn enabled(&self, value_of: &dyn Fn(&str) -> Option<ParamValue>) -> bool {
+        let Some(name) = &self.when else { return true };
+        match value_of(name) {
+            Some(ParamValue::Bool(b)) => b,
+            Some(ParamValue::List(items)) => !items.is_empty(),
+            Some(ParamValue::String(s)) => !s.is_empty(),
+            Some(ParamValue::Int(i)) => i != 0,
+            Some(ParamValue::Secret) | None => false,
+        }
+    }
+
     pub fn applies_to_build(&self, build: u32) -> bool {
         self.min_build.is_none_or(|m| build >= m) && self.max_build.is_none_or(|m| build <= m)
     }
@@ -931,7 +946,7 @@ pub fn report_param_error(
     diags.push(d);
 }
 
-const SETTING_META: &[&str] = &["platform", "kind", "min_build", "max_build"];
+const SETTING_META: &[&str] = &["platform", "kind", "min_build", "max_build", "when"];
 
 fn load_setting(
     control: &str,
@@ -952,6 +967,26 @@ fn load_setting(
     let max_build = t
         .int("max_build", diags)
         .and_then(|v| u32::try_from(v.value).ok());
+    let when = t.string("when", diags);
+    if let Some(w) = &when {
+        let declared = params.iter().find(|p| p.name == w.value);
+        if declared.is_none_or(|p| matches!(p.ty, ParamType::Secret)) {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidControl,
+                    format!(
+                        "`when` names `{}`, which is not a declared parameter of {control}",
+                        w.value
+                    ),
+                )
+                .at(
+                    w.span,
+                    "a `when` condition names a bool, list or string parameter of the control",
+                ),
+            );
+            return None;
+        }
+    }
     let Some(kind_family) = setting::kind_family(&kind.value) else {
         invalid_choice("setting kind", &kind, &kinds, diags);
         return None;
@@ -997,12 +1032,18 @@ fn load_setting(
     if !ok {
         return None;
     }
+    if let Some(w) = &when {
+        if !uses.contains(&w.value) {
+            uses.push(w.value.clone());
+        }
+    }
     let template = SettingTemplate {
         span: node.span,
         family,
         kind: kind.value.clone(),
         min_build,
         max_build,
+        when: when.map(|w| w.value),
         fields,
         uses,
     };

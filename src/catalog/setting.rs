@@ -374,6 +374,9 @@ pub struct FirewallRule {
     pub remote_ports: Vec<u16>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remote_addresses: Vec<String>,
+    /// ICMP types (with protocol icmpv4 or icmpv6), any code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub icmp_types: Vec<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1180,6 +1183,16 @@ impl SettingKind {
                 }
                 if let Some(svc) = &r.service {
                     check_identifier(svc, "service name", "_-.")?;
+                }
+                if !r.icmp_types.is_empty()
+                    && !matches!(r.protocol, Protocol::Icmpv4 | Protocol::Icmpv6)
+                {
+                    return Err("`icmp_types` needs protocol icmpv4 or icmpv6".into());
+                }
+                if (!r.local_ports.is_empty() || !r.remote_ports.is_empty())
+                    && !matches!(r.protocol, Protocol::Tcp | Protocol::Udp)
+                {
+                    return Err("ports need protocol tcp or udp".into());
                 }
                 for a in &r.remote_addresses {
                     check_address(a)?;

@@ -552,7 +552,9 @@ fn resolve_chain(
                 let Some((_, platform)) = identity else {
                     continue;
                 };
-                if template.family != platform.family || !template.applies_to_build(platform.build)
+                if template.family != platform.family
+                    || !template.applies_to_build(platform.build)
+                    || !template.enabled(&value_of)
                 {
                     continue;
                 }

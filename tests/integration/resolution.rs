@@ -282,3 +282,73 @@ fn every_role_and_platform_resolves_with_the_builtin_catalog() {
     }
     assert_eq!(checked, 19, "every role on every platform it runs on");
 }
+
+/// Settings switched on by a parameter (`when`): an empty DNS list never becomes "allow any".
+#[test]
+fn conditional_firewall_rules_follow_their_parameters() {
+    let dir = crate::util::TempDir::new("when");
+    let atm = crate::util::root().join("examples/regional-bank/branch-atm-shinjuku.toml");
+    let rules = |extra: &str| -> (Vec<String>, Vec<String>) {
+        let path = dir.path().join("atm.toml");
+        std::fs::write(
+            &path,
+            format!("[profile]\nname = \"atm\"\nextends = [{atm:?}]\n\n[params]\n{extra}"),
+        )
+        .unwrap();
+        let run = crate::util::run(&[
+            "check",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+            "--at",
+            "2026-11-27",
+        ]);
+        assert_eq!(run.status, 0, "{}", run.stdout);
+        let json: Value = serde_json::from_str(&run.stdout).unwrap();
+        let p = &json["profiles"][0];
+        let names = p["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["settings"].as_array().unwrap().clone())
+            .filter(|s| s["kind"] == "firewall_rule")
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s["value"]["name"].as_str().unwrap(),
+                    s["value"]["remote_addresses"]
+                )
+            })
+            .collect();
+        let flows = p["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect();
+        (names, flows)
+    };
+    let (plain, flows) = rules("");
+    assert!(
+        plain.iter().all(|r| !r.starts_with("HB-ATM-DNS")
+            && !r.starts_with("HB-ATM-DHCP")
+            && !r.starts_with("HB-ATM-ND")),
+        "{plain:?}"
+    );
+    assert!(!flows.contains(&"dns".to_string()));
+    let (with, flows) =
+        rules("dns_servers = [\"10.10.3.53\"]\nuses_dhcp = true\nipv6_enabled = true\n");
+    assert!(
+        with.contains(&"HB-ATM-DNS-OUT [\"10.10.3.53\"]".to_string()),
+        "{with:?}"
+    );
+    assert!(
+        with.iter().any(|r| r.starts_with("HB-ATM-DHCP-OUT")),
+        "{with:?}"
+    );
+    assert!(
+        with.iter().any(|r| r.starts_with("HB-ATM-ND-IN"))
+            && with.iter().any(|r| r.starts_with("HB-ATM-ND-OUT"))
+    );
+    assert!(flows.contains(&"dns".to_string()), "{flows:?}");
+}

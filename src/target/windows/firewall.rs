@@ -68,6 +68,16 @@ pub fn rule_string(rule: &FirewallRule, build: u32) -> String {
             push("RPort", &p.to_string());
         }
     }
+    let icmp = match rule.protocol {
+        Protocol::Icmpv4 => Some("ICMP4"),
+        Protocol::Icmpv6 => Some("ICMP6"),
+        _ => None,
+    };
+    if let Some(token) = icmp {
+        for t in &rule.icmp_types {
+            push(token, &format!("{t}:*"));
+        }
+    }
     for a in &rule.remote_addresses {
         push(if a.contains(':') { "RA6" } else { "RA4" }, a);
     }
@@ -97,6 +107,7 @@ mod tests {
             local_ports: vec![],
             remote_ports: vec![6514],
             remote_addresses: vec!["10.10.3.5".into(), "2001:db8::/32".into()],
+            icmp_types: vec![],
             program: Some(r"C:\ATMApp\bin\atmapp.exe".into()),
             service: None,
             purpose: "logs".into(),
