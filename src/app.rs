@@ -67,13 +67,18 @@ impl Session {
         profiles
             .iter()
             .map(|p| {
-                resolve::resolve(
+                let state = resolve::resolve(
                     p,
                     &self.catalog,
                     &mut self.sources,
                     &options,
                     &mut self.diags,
-                )
+                )?;
+                // Values a target format cannot carry are input errors too, at their lines.
+                let problems = crate::target::validate(&state);
+                let ok = problems.is_empty();
+                problems.into_iter().for_each(|d| self.diags.push(d));
+                ok.then_some(state)
             })
             .collect()
     }
@@ -379,7 +384,7 @@ pub fn profile_artifacts(
     state: &DesiredState,
     session: &Session,
 ) -> Result<output::TreeFiles, Box<dyn std::error::Error>> {
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut files: Vec<(String, Vec<u8>)> = crate::target::emit(state)?;
     for (lang, suffix) in [(Lang::Ja, ""), (Lang::En, ".en")] {
         files.push((
             format!("checklist{suffix}.md"),

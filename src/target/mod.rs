@@ -1,3 +1,45 @@
 //! Emitters: the desired state turned into the files each platform consumes.
+//!
+//! [`validate`] runs after resolution and before anything is written: a value that a target
+//! format cannot carry becomes a diagnostic at the profile (or catalog) line it came from.
+//! [`emit`] then produces the platform's files for the output tree.
 
 pub mod windows;
+
+use crate::catalog::taxonomy::Family;
+use crate::diag::{Code, Diagnostic};
+use crate::model::DesiredState;
+use crate::output::TreeFiles;
+
+/// Problems that only a target format reveals, each at the setting's origin.
+pub fn validate(state: &DesiredState) -> Vec<Diagnostic> {
+    match state.profile.platform.family {
+        Family::Windows => windows::emit::validate(state)
+            .into_iter()
+            .map(|(setting, message)| {
+                let d = Diagnostic::error(
+                    Code::InvalidValue,
+                    format!(
+                        "control {} cannot be written for Windows: {message}",
+                        setting.control
+                    ),
+                );
+                match setting.params.iter().find_map(|(_, origin)| *origin) {
+                    Some(span) => d
+                        .at(span, "this value")
+                        .also(setting.origin, "in this setting"),
+                    None => d.at(setting.origin, "in this setting"),
+                }
+            })
+            .collect(),
+        Family::Linux | Family::Network => Vec::new(),
+    }
+}
+
+/// The platform files of one profile (paths relative to its output folder).
+pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
+    match state.profile.platform.family {
+        Family::Windows => windows::emit::emit(state),
+        Family::Linux | Family::Network => Ok(Vec::new()),
+    }
+}

@@ -7,3 +7,5 @@ mod commands;
 mod diagnostics;
 mod properties;
 mod resolution;
+mod windows_formats;
+mod windows_powershell;

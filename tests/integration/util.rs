@@ -111,3 +111,42 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The real Windows policy files in `../shared/samples/windows` beside the repository, or
+/// `None` (outside CI) with a message; panics in CI, where they must be present.
+pub fn samples_dir() -> Option<PathBuf> {
+    let dir = root().join("../shared/samples/windows");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let message = format!("the Windows sample folder {} is missing", dir.display());
+    if in_ci() {
+        panic!("{message}; CI must not skip this test");
+    }
+    eprintln!("SKIPPED: {message}");
+    None
+}
+
+/// Resolves a profile in-process with the built-in catalog, as of 2026-11-27; `None` (with the
+/// diagnostics on stderr) when check would reject it.
+pub fn resolve_profile(path: &Path) -> Option<hardbase::model::DesiredState> {
+    use hardbase::catalog::Catalog;
+    use hardbase::diag::Diagnostics;
+    use hardbase::load::document::Date;
+    use hardbase::resolve::{self, Options};
+    use hardbase::source::SourceMap;
+    let mut sources = SourceMap::new();
+    let mut diags = Diagnostics::new();
+    let catalog = Catalog::load(&mut sources, true, &[], &mut diags);
+    let options = Options {
+        at: Date::parse("2026-11-27").unwrap(),
+    };
+    let state = resolve::resolve(path, &catalog, &mut sources, &options, &mut diags);
+    if diags.has_errors() {
+        let mut out = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
+        let _ = diags.render_text(&sources, &mut out);
+        eprintln!("{}", String::from_utf8_lossy(&out.into_inner()));
+        return None;
+    }
+    state
+}

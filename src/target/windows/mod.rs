@@ -5,7 +5,9 @@
 //! and `LGPO.exe /g` read; [`powershell`] writes Apply, Restore and the acceptance kit.
 
 pub mod audit_csv;
+pub mod emit;
 pub mod firewall;
+pub mod format_error;
 pub mod gpo_backup;
 pub mod gpttmpl_inf;
 pub mod policy;
