@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::catalog::param::{ParamType, ParamValue};
+use crate::catalog::setting::SettingKind;
 use crate::catalog::taxonomy::{self, Category, Family, Role, Tier};
 use crate::catalog::{report_param_error, Catalog, Control};
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -559,7 +560,32 @@ fn resolve_chain(
                     continue;
                 }
                 match template.instantiate(&value_of) {
-                    Ok(kind) => {
+                    Ok(mut kind) => {
+                        if let SettingKind::WdacPolicy(w) = &mut kind {
+                            // The customer's compiled policy is an input: find it beside the
+                            // file that named it, so the build can ship it and hash it.
+                            let origin =
+                                param_states.get("wdac_policy_file").and_then(|p| p.origin);
+                            let base = origin.map(|o| o.file).unwrap_or(leaf.file);
+                            let dir = std::path::Path::new(sources.name(base))
+                                .parent()
+                                .map(std::path::Path::to_path_buf)
+                                .unwrap_or_default();
+                            let path = chain::normalize(&dir.join(&w.policy_file));
+                            if !path.is_file() {
+                                let d = Diagnostic::error(
+                                    Code::InvalidValue,
+                                    format!("the WDAC policy file {} does not exist", chain::display_name(&path)),
+                                )
+                                .note("`wdac_policy_file` is relative to the file that sets it; compile the policy (ConvertFrom-CIPolicy) or exclude the control under a waiver until it exists");
+                                diags.push(match origin {
+                                    Some(span) => d.at(span, "no such file"),
+                                    None => d.at(template.span, "no such file"),
+                                });
+                                continue;
+                            }
+                            w.policy_file = chain::display_name(&path);
+                        }
                         let target = kind.target();
                         let value_text = kind.value_text();
                         // The same value from two controls is fine: each control keeps its

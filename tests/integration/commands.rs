@@ -493,3 +493,66 @@ fn verify_detects_changed_missing_and_extra_files() {
         none.stderr
     );
 }
+
+/// The customer's compiled WDAC policy is found beside the file that names it, shipped in the
+/// tree with its hash in the manifest, and a missing one is an error at its line.
+#[test]
+fn build_ships_the_wdac_policy_file() {
+    let dir = TempDir::new("wdac");
+    let bank = root().join("examples/regional-bank/bank-common.toml");
+    let profile = format!(
+        "[profile]\nname = \"wdac-atm\"\nrole = \"atm-terminal\"\nplatform = \"windows-10-iot-ltsc-2021\"\nmembership = \"workgroup\"\nextends = [{bank:?}]\n\n[params]\natm_app_path = 'C:\\ATMApp\\bin\\atmapp.exe'\nperipheral_device_ids = ['USB\\VID_0B00&PID_0001']\nwdac_policy_id = \"{{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}}\"\nwdac_policy_file = \"policies/atm.cip\"\n"
+    );
+    let path = dir.path().join("atm.toml");
+    std::fs::write(&path, profile).unwrap();
+    let out = dir.path().join("dist");
+    let missing = run(&[
+        "build",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(missing.status, 2);
+    assert!(
+        missing.stderr.contains("the WDAC policy file"),
+        "{}",
+        missing.stderr
+    );
+    assert!(
+        missing.stderr.contains("atm.toml:12:20"),
+        "{}",
+        missing.stderr
+    );
+    assert!(!out.exists(), "nothing is written");
+    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    let policy = b"\x01\x02compiled policy bytes";
+    std::fs::write(dir.path().join("policies/atm.cip"), policy).unwrap();
+    let built = run(&[
+        "build",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(built.status, 0, "{}", built.stderr);
+    assert_eq!(
+        std::fs::read(out.join("wdac-atm/windows/wdac/atm.cip")).unwrap(),
+        policy
+    );
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.join("wdac-atm/manifest.json")).unwrap())
+            .unwrap();
+    let digest: String = Sha256::digest(policy)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(manifest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["path"] == "windows/wdac/atm.cip" && a["sha256"] == digest.as_str()));
+    let apply = std::fs::read_to_string(out.join("wdac-atm/windows/Apply-Hardbase.ps1")).unwrap();
+    assert!(
+        apply.contains("'atm.cip'"),
+        "Apply deploys the shipped file"
+    );
+}

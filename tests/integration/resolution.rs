@@ -240,6 +240,9 @@ fn every_role_and_platform_resolves_with_the_builtin_catalog() {
     let platforms: Value = serde_json::from_str(&platforms.stdout).unwrap();
     let dir = crate::util::TempDir::new("roles");
     let bank = crate::util::root().join("examples/regional-bank/bank-common.toml");
+    // A compiled WDAC policy is an input file; any bytes do for resolution.
+    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    std::fs::write(dir.path().join("policies/atm.cip"), b"policy").unwrap();
     let mut checked = 0;
     for platform in platforms.as_array().unwrap() {
         let id = platform["id"].as_str().unwrap();

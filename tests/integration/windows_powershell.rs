@@ -604,6 +604,9 @@ fn hostile_state(dir: &Path, app: &str, account: &str, wef: &str) -> Option<Desi
         dir.join("bank-common.toml"),
     )
     .unwrap();
+    // The compiled WDAC policy is an input file the build ships; any bytes do here.
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    std::fs::write(dir.join("policies/atm-wdac.cip"), b"policy").unwrap();
     let text = format!(
         "{HOSTILE_PROFILE}atm_app_path = {}\nkiosk_account = {}\nwef_subscription_manager = {}\n",
         toml_string(app),

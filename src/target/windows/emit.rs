@@ -73,7 +73,16 @@ pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
         "windows/acceptance/Invoke-HardbaseAcceptance.ps1".into(),
         powershell::encode(&powershell::acceptance(&input)?),
     ));
+    for setting in state.settings() {
+        if let crate::catalog::setting::SettingKind::WdacPolicy(w) = &setting.kind {
+            let bytes = std::fs::read(&w.policy_file)
+                .map_err(|e| format!("cannot read the WDAC policy file {}: {e}", w.policy_file))?;
+            let name = w.policy_file.rsplit(['/', '\\']).next().unwrap_or_default();
+            files.push((format!("windows/wdac/{name}"), bytes));
+        }
+    }
     files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.dedup_by(|a, b| a.0 == b.0);
     Ok(files)
 }
 
