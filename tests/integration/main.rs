@@ -7,5 +7,6 @@ mod commands;
 mod diagnostics;
 mod properties;
 mod resolution;
+mod snapshots;
 mod windows_formats;
 mod windows_powershell;

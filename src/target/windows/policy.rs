@@ -234,7 +234,7 @@ fn gpmc_audit_name(name: &str) -> String {
     match name {
         "Plug and Play Events" => "Audit PNP Activity".into(),
         "Central Policy Staging" => "Audit Central Access Policy Staging".into(),
-        n if n.starts_with("Audit ") => n.to_string(),
+        // Even "Audit Policy Change" becomes "Audit Audit Policy Change", as GPMC writes it.
         n => format!("Audit {n}"),
     }
 }
