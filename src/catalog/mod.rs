@@ -83,6 +83,10 @@ pub struct SettingTemplate {
     /// A parameter that switches the setting on: it applies only when the value is true, a
     /// non-empty list or a non-empty string (an empty address list must never mean "any").
     pub when: Option<String>,
+    /// Roles the setting applies to (a subset of the control's); empty means all of them.
+    pub roles: Vec<Role>,
+    /// Membership the setting applies to (Windows: domain or workgroup); `None` means both.
+    pub membership: Option<taxonomy::Membership>,
     /// The kind-specific fields, `${param}` references unexpanded.
     fields: Vec<(String, Node)>,
     /// Parameters the fields refer to.
@@ -100,6 +104,12 @@ impl SettingTemplate {
             Some(ParamValue::Int(i)) => i != 0,
             Some(ParamValue::Secret) | None => false,
         }
+    }
+
+    /// Whether the setting applies to this role and membership.
+    pub fn applies_to(&self, role: Role, membership: Option<taxonomy::Membership>) -> bool {
+        (self.roles.is_empty() || self.roles.contains(&role))
+            && self.membership.is_none_or(|m| Some(m) == membership)
     }
 
     pub fn applies_to_build(&self, build: u32) -> bool {
@@ -946,7 +956,15 @@ pub fn report_param_error(
     diags.push(d);
 }
 
-const SETTING_META: &[&str] = &["platform", "kind", "min_build", "max_build", "when"];
+const SETTING_META: &[&str] = &[
+    "platform",
+    "kind",
+    "min_build",
+    "max_build",
+    "when",
+    "roles",
+    "membership",
+];
 
 fn load_setting(
     control: &str,
@@ -968,6 +986,15 @@ fn load_setting(
         .int("max_build", diags)
         .and_then(|v| u32::try_from(v.value).ok());
     let when = t.string("when", diags);
+    let setting_roles = enum_list(&mut t, "roles", Role::from_id, &Role::ids(), diags);
+    let setting_membership = enum_value(
+        &mut t,
+        "membership",
+        taxonomy::Membership::from_id,
+        &taxonomy::Membership::ids(),
+        diags,
+    )
+    .map(|m| m.value);
     if let Some(w) = &when {
         let declared = params.iter().find(|p| p.name == w.value);
         if declared.is_none_or(|p| matches!(p.ty, ParamType::Secret)) {
@@ -1044,6 +1071,8 @@ fn load_setting(
         min_build,
         max_build,
         when: when.map(|w| w.value),
+        roles: setting_roles,
+        membership: setting_membership,
         fields,
         uses,
     };

@@ -140,3 +140,52 @@ pub fn check(
         diags.push(d);
     }
 }
+
+/// User rights that would leave no one able to use the Remote Desktop flow the role declares.
+///
+/// A workgroup server is administered with local accounts, so denying Remote Desktop logon to
+/// "Local account" (S-1-5-113) or "Local account and member of Administrators" (S-1-5-114), or
+/// granting the Remote Desktop logon right to no one, cuts the administrative path over RDP.
+pub fn check_admin_path(
+    flows: &[FlowInstance],
+    controls: &[ControlState],
+    workgroup: bool,
+    profile: Span,
+    diags: &mut Diagnostics,
+) {
+    use crate::catalog::setting::{ListMode, Principal};
+    let Some(rdp) = flows
+        .iter()
+        .find(|f| f.direction == FlowDirection::Inbound && f.ports.contains(&3389))
+    else {
+        return;
+    };
+    for s in controls.iter().flat_map(|c| c.settings.iter()) {
+        let SettingKind::UserRight(u) = &s.kind else {
+            continue;
+        };
+        let sid_in = |sids: &[&str]| {
+            u.principals.iter().any(|p| matches!(p, Principal::WellKnownSid { sid, .. } if sids.contains(&sid.as_str())))
+        };
+        let problem = match u.right.as_str() {
+            "SeDenyRemoteInteractiveLogonRight" if workgroup && sid_in(&["S-1-5-113", "S-1-5-114"]) => Some(
+                "denies Remote Desktop logon to local accounts, and a workgroup server is administered with local accounts",
+            ),
+            "SeRemoteInteractiveLogonRight" if u.mode == ListMode::Replace && u.principals.is_empty() => {
+                Some("grants Remote Desktop logon to no one")
+            }
+            _ => None,
+        };
+        if let Some(why) = problem {
+            diags.push(
+                Diagnostic::error(
+                    Code::BlockedFlow,
+                    format!("control {} {why}, which cuts the `{}` flow", s.control, rdp.id),
+                )
+                .at(profile, format!("this profile would lose its `{}` administrative path", rdp.id))
+                .also(s.origin, format!("{} sets {}", s.control, u.right))
+                .note("administer the server with domain accounts (membership = \"domain\"), or exclude the control under a waiver and keep a reviewed local administrative path"),
+            );
+        }
+    }
+}

@@ -550,10 +550,11 @@ fn resolve_chain(
         let mut settings = Vec::new();
         if status != ControlStatus::Excluded {
             for template in &control.settings {
-                let Some((_, platform)) = identity else {
+                let Some((role, platform)) = identity else {
                     continue;
                 };
                 if template.family != platform.family
+                    || !template.applies_to(role, membership)
                     || !template.applies_to_build(platform.build)
                     || !template.enabled(&value_of)
                 {
@@ -677,6 +678,10 @@ fn resolve_chain(
         })
         .unwrap_or_default();
     flows::check(&flow_instances, &states, leaf.header, diags);
+    if identity.is_some_and(|(_, p)| p.family == Family::Windows) {
+        let workgroup = membership != Some(crate::catalog::taxonomy::Membership::Domain);
+        flows::check_admin_path(&flow_instances, &states, workgroup, leaf.header, diags);
+    }
     let (role, platform) = identity.filter(|_| ok)?;
     Some(DesiredState {
         profile: ProfileInfo {

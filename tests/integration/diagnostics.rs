@@ -327,3 +327,48 @@ error: 1 error found
     );
     assert_eq!(ok.status, 0, "{}", ok.stderr);
 }
+
+/// User rights that would cut the Remote Desktop administrative path of a workgroup server.
+#[test]
+fn blocked_admin_path() {
+    let dir = fixtures().join("admin-path");
+    let run = run_in(
+        &dir,
+        &[
+            "--no-builtin",
+            "--baselines",
+            "catalog",
+            "check",
+            "workgroup.toml",
+        ],
+    );
+    assert_eq!(run.status, 2);
+    assert!(
+        run.stderr.starts_with("error[blocked-flow]: control TST-PRV-005 denies Remote Desktop logon to local accounts, and a workgroup server is administered with local accounts, which cuts the `management-rdp` flow\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--> workgroup.toml:1:1\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("TST-PRV-005 sets SeDenyRemoteInteractiveLogonRight"),
+        "{}",
+        run.stderr
+    );
+    // A domain member is administered with domain accounts: the same rights are fine.
+    let ok = run_in(
+        &dir,
+        &[
+            "--no-builtin",
+            "--baselines",
+            "catalog",
+            "check",
+            "domain.toml",
+        ],
+    );
+    assert_eq!(ok.status, 0, "{}", ok.stderr);
+}
