@@ -8,5 +8,6 @@ mod diagnostics;
 mod properties;
 mod resolution;
 mod snapshots;
+mod windows_emitted;
 mod windows_formats;
 mod windows_powershell;

@@ -103,13 +103,7 @@ pub fn validate(state: &DesiredState) -> Vec<(&DesiredSetting, String)> {
 }
 
 fn check_one(state: &DesiredState, setting: &DesiredSetting) -> Result<(), String> {
-    let mut single = state.clone();
-    single.controls.retain(|c| c.control.id == setting.control);
-    for c in &mut single.controls {
-        c.settings
-            .retain(|s| s.origin == setting.origin && s.target == setting.target);
-    }
-    let policy = policy::build(&single);
+    let policy = policy::build_from(state.profile.platform.build, std::iter::once(setting));
     registry_pol::write(&policy.machine)?;
     registry_pol::write(&policy.user)?;
     if !policy.template.is_empty() {

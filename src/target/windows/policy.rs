@@ -55,14 +55,17 @@ fn flag(b: bool) -> u32 {
 
 /// Builds the Windows policy of a resolved profile.
 pub fn build(state: &DesiredState) -> WindowsPolicy {
-    let build = state.profile.platform.build;
+    build_from(state.profile.platform.build, state.settings())
+}
+
+/// Builds the Windows policy of some settings for an OS build (one setting, when validating).
+pub fn build_from<'a>(build: u32, all: impl Iterator<Item = &'a DesiredSetting>) -> WindowsPolicy {
     let mut policy = WindowsPolicy {
         firewall_version: firewall::schema_version(build),
         ..WindowsPolicy::default()
     };
     let mut seen = std::collections::BTreeSet::new();
-    let mut settings: Vec<&DesiredSetting> = state
-        .settings()
+    let mut settings: Vec<&DesiredSetting> = all
         .filter(|s| {
             s.min_build.is_none_or(|m| build >= m) && s.max_build.is_none_or(|m| build <= m)
         })
