@@ -4,6 +4,7 @@
 //! format cannot carry becomes a diagnostic at the profile (or catalog) line it came from.
 //! [`emit`] then produces the platform's files for the output tree.
 
+pub mod linux;
 pub mod windows;
 
 use crate::catalog::taxonomy::Family;
@@ -40,6 +41,7 @@ pub fn validate(state: &DesiredState) -> Vec<Diagnostic> {
 pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
     match state.profile.platform.family {
         Family::Windows => windows::emit::emit(state),
-        Family::Linux | Family::Network => Ok(Vec::new()),
+        Family::Linux => linux::emit::emit(state),
+        Family::Network => Ok(Vec::new()),
     }
 }
