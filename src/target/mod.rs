@@ -14,27 +14,34 @@ use crate::output::TreeFiles;
 
 /// Problems that only a target format reveals, each at the setting's origin.
 pub fn validate(state: &DesiredState) -> Vec<Diagnostic> {
-    match state.profile.platform.family {
-        Family::Windows => windows::emit::validate(state)
-            .into_iter()
-            .map(|(setting, message)| {
-                let d = Diagnostic::error(
-                    Code::InvalidValue,
-                    format!(
-                        "control {} cannot be written for Windows: {message}",
-                        setting.control
-                    ),
-                );
-                match setting.params.iter().find_map(|(_, origin)| *origin) {
-                    Some(span) => d
-                        .at(span, "this value")
-                        .also(setting.origin, "in this setting"),
-                    None => d.at(setting.origin, "in this setting"),
-                }
-            })
-            .collect(),
-        Family::Linux | Family::Network => Vec::new(),
-    }
+    let problems = match state.profile.platform.family {
+        Family::Windows => windows::emit::validate(state),
+        Family::Linux => linux::validate(state),
+        Family::Network => Vec::new(),
+    };
+    let platform = match state.profile.platform.family {
+        Family::Windows => "Windows",
+        Family::Linux => "Linux",
+        Family::Network => "the network device",
+    };
+    problems
+        .into_iter()
+        .map(|(setting, message)| {
+            let d = Diagnostic::error(
+                Code::InvalidValue,
+                format!(
+                    "control {} cannot be written for {platform}: {message}",
+                    setting.control
+                ),
+            );
+            match setting.params.iter().find_map(|(_, origin)| *origin) {
+                Some(span) => d
+                    .at(span, "this value")
+                    .also(setting.origin, "in this setting"),
+                None => d.at(setting.origin, "in this setting"),
+            }
+        })
+        .collect()
 }
 
 /// The platform files of one profile (paths relative to its output folder).

@@ -45,3 +45,21 @@ impl InstallFile {
         }
     }
 }
+
+/// The settings whose values a Linux artefact could not carry, with the reason.
+pub fn validate(
+    state: &crate::model::DesiredState,
+) -> Vec<(&crate::model::DesiredSetting, String)> {
+    let checks: [fn(&crate::catalog::setting::SettingKind) -> Result<(), String>; 6] = [
+        files::check,
+        nftables::check,
+        sshd::check,
+        auditd::check,
+        usbguard::check,
+        scripts::check,
+    ];
+    state
+        .settings()
+        .filter_map(|s| checks.iter().find_map(|c| c(&s.kind).err()).map(|e| (s, e)))
+        .collect()
+}

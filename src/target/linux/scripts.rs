@@ -12,3 +12,8 @@ pub fn apply(_state: &DesiredState, _files: &[InstallFile]) -> Result<String, St
 pub fn restore(_state: &DesiredState, _files: &[InstallFile]) -> Result<String, String> {
     Ok(String::new())
 }
+
+/// Rejects a setting value this module's files could not carry safely.
+pub fn check(_setting: &crate::catalog::setting::SettingKind) -> Result<(), String> {
+    Ok(())
+}
