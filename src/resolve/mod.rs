@@ -391,6 +391,9 @@ fn resolve_chain(
         .filter_map(|id| catalog.get(id))
         .collect();
     let mut values: BTreeMap<String, (ParamValue, Span)> = BTreeMap::new();
+    // Parameters whose profile value was rejected: settings and flows using them are skipped,
+    // so one bad value gives one error, not a cascade of follow-on errors.
+    let mut invalid: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for (name, entries) in &params {
         let (key, node, layer) = entries.last().expect("at least one entry");
         let Some((_, decl)) = catalog.param_decl(name) else {
@@ -439,6 +442,7 @@ fn resolve_chain(
                     via(*layer).map(|v| (v, "the layer setting it is extended here".to_string()))
                 };
                 report_param_error(name, e, related, diags);
+                invalid.insert(name.clone());
             }
         }
     }
@@ -553,6 +557,9 @@ fn resolve_chain(
                 let Some((role, platform)) = identity else {
                     continue;
                 };
+                if template.uses.iter().any(|u| invalid.contains(u)) {
+                    continue;
+                }
                 if template.family != platform.family
                     || !template.applies_to(role, membership)
                     || !template.applies_to_build(platform.build)
@@ -626,10 +633,28 @@ fn resolve_chain(
                         });
                     }
                     Err(message) => {
-                        let origin = template
-                            .uses
-                            .iter()
-                            .find_map(|u| param_states.get(u).and_then(|p| p.origin));
+                        // Blame the profile value without which the setting would be valid.
+                        let culprit = template.uses.iter().find(|u| {
+                            param_states.get(*u).is_some_and(|p| p.origin.is_some())
+                                && template
+                                    .instantiate(&|name: &str| {
+                                        if name == u.as_str() {
+                                            catalog.param_decl(name).map(|(_, d)| {
+                                                d.default.clone().unwrap_or_else(|| d.ty.sample())
+                                            })
+                                        } else {
+                                            value_of(name)
+                                        }
+                                    })
+                                    .is_ok()
+                        });
+                        let origin = culprit
+                            .or_else(|| {
+                                template.uses.iter().find(|u| {
+                                    param_states.get(*u).is_some_and(|p| p.origin.is_some())
+                                })
+                            })
+                            .and_then(|u| param_states.get(u).and_then(|p| p.origin));
                         let d = Diagnostic::error(
                             Code::InvalidValue,
                             format!("control {id} cannot use the profile's parameters: {message}"),
@@ -660,6 +685,9 @@ fn resolve_chain(
     });
     // ---- flows: the role's network paths must survive its own default-deny
     let flow_value = |name: &str| -> Option<ParamValue> {
+        if invalid.contains(name) {
+            return None;
+        }
         values.get(name).map(|(v, _)| v.clone()).or_else(|| {
             catalog
                 .param_decl(name)
@@ -677,7 +705,10 @@ fn resolve_chain(
                 .collect()
         })
         .unwrap_or_default();
-    flows::check(&flow_instances, &states, leaf.header, diags);
+    // With a rejected value some allow rules were skipped: the guard would only add noise.
+    if invalid.is_empty() {
+        flows::check(&flow_instances, &states, leaf.header, diags);
+    }
     if identity.is_some_and(|(_, p)| p.family == Family::Windows) {
         let workgroup = membership != Some(crate::catalog::taxonomy::Membership::Domain);
         flows::check_admin_path(&flow_instances, &states, workgroup, leaf.header, diags);

@@ -990,9 +990,9 @@ fn hostile() -> impl Strategy<Value = String> {
         .filter(|s| !s.chars().any(char::is_control))
         .collect();
     prop_oneof![
-        2 => proptest::collection::vec(proptest::sample::select(printable.clone()), 1..8)
+        2 => proptest::collection::vec(proptest::sample::select(printable), 1..8)
             .prop_map(|v| v.concat()),
-        1 => proptest::collection::vec(proptest::sample::select(printable.clone()), 1..8)
+        1 => proptest::collection::vec(proptest::sample::select(HOSTILE.to_vec()), 1..8)
             .prop_map(|v| v.concat()),
     ]
 }
@@ -1252,13 +1252,12 @@ fn hostile_parameter_values_are_inert_or_rejected() {
         }
     }
     let mut runner = TestRunner::new(Config {
-        cases: 150,
+        cases: 24,
         max_shrink_iters: 64,
         failure_persistence: None,
         ..Config::default()
     });
-    failures.clear();
-    if let Err(e) = runner.run(&(hostile_wef(), hostile_app_path().prop_filter("no bar", |a| !a.contains('|'))), |(wef, app)| {
+    if let Err(e) = runner.run(&(hostile_wef(), hostile_app_path()), |(wef, app)| {
         hostile_case(&wef, &app)
     }) {
         failures.push(format!("proptest: {e}"));

@@ -291,12 +291,19 @@ fn device_install(d: &DeviceInstall, out: &mut Vec<PolEntry>) {
 
 fn removable_storage(r: &RemovableStorage, out: &mut Vec<PolEntry>) {
     let classes: &[&str] = match r.class {
-        StorageClass::All => {
-            if r.deny_read && r.deny_write {
-                out.push(dword(REMOVABLE, "Deny_All", 1));
-            }
+        StorageClass::All if r.deny_read && r.deny_write => {
+            out.push(dword(REMOVABLE, "Deny_All", 1));
             return;
         }
+        // A partial denial for every class is written class by class.
+        StorageClass::All => &[
+            "{53f5630d-b6bf-11d0-94f2-00a0c91efb8b}",
+            "{53f56308-b6bf-11d0-94f2-00a0c91efb8b}",
+            "{53f56311-b6bf-11d0-94f2-00a0c91efb8b}",
+            "{53f5630b-b6bf-11d0-94f2-00a0c91efb8b}",
+            "{6AC27878-A6FA-4155-BA85-F98F491D4F33}",
+            "{F33FDC04-D1AC-4E8E-9A30-19BBD4B108AE}",
+        ],
         StorageClass::RemovableDisk => &["{53f5630d-b6bf-11d0-94f2-00a0c91efb8b}"],
         StorageClass::CdDvd => &["{53f56308-b6bf-11d0-94f2-00a0c91efb8b}"],
         StorageClass::Floppy => &["{53f56311-b6bf-11d0-94f2-00a0c91efb8b}"],
@@ -315,7 +322,8 @@ fn removable_storage(r: &RemovableStorage, out: &mut Vec<PolEntry>) {
         if r.deny_write {
             out.push(dword(&key, "Deny_Write", 1));
         }
-        if r.deny_execute && r.class != StorageClass::Wpd {
+        let wpd = class.starts_with("{6AC27878") || class.starts_with("{F33FDC04");
+        if r.deny_execute && !wpd {
             out.push(dword(&key, "Deny_Execute", 1));
         }
     }
