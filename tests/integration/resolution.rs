@@ -355,3 +355,29 @@ fn conditional_firewall_rules_follow_their_parameters() {
     );
     assert!(flows.contains(&"dns".to_string()), "{flows:?}");
 }
+
+/// A value the GPO backup's XML cannot carry is refused by `check`, at the profile line.
+#[test]
+fn a_value_no_windows_artefact_can_carry_is_refused_at_its_line() {
+    let dir = crate::util::TempDir::new("cdata");
+    let atm = crate::util::root().join("examples/regional-bank/branch-atm-shinjuku.toml");
+    let path = dir.path().join("p.toml");
+    std::fs::write(
+        &path,
+        format!("[profile]\nname = \"x\"\nextends = [{atm:?}]\n\n[params]\nwef_subscription_manager = \"Server=a]]>b\"\n"),
+    )
+    .unwrap();
+    let run = crate::util::run(&["check", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(run.status, 2);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    let d = &json["diagnostics"][0];
+    assert_eq!(d["code"], "invalid-value");
+    assert!(d["message"].as_str().unwrap().contains("`]]>`"), "{d}");
+    assert_eq!(d["location"]["line"], 6);
+    assert!(d["location"]["file"].as_str().unwrap().ends_with("p.toml"));
+    assert_eq!(
+        json["diagnostics"].as_array().unwrap().len(),
+        1,
+        "one error, no cascade"
+    );
+}

@@ -116,6 +116,11 @@ fn check_one(state: &DesiredState, setting: &DesiredSetting) -> Result<(), Strin
 
 fn check_strings(v: &serde_json::Value) -> Result<(), String> {
     match v {
+        // The GPO report carries values in CDATA sections, which `]]>` would end.
+        serde_json::Value::String(s) if s.contains("]]>") => Err(format!(
+            "`{}` contains `]]>`, which the GPO backup's XML cannot carry",
+            s.escape_debug()
+        )),
         serde_json::Value::String(s) => powershell::quote(s).map(|_| ()),
         serde_json::Value::Array(items) => items.iter().try_for_each(check_strings),
         serde_json::Value::Object(map) => map.values().try_for_each(check_strings),
