@@ -150,3 +150,21 @@ pub fn resolve_profile(path: &Path) -> Option<hardbase::model::DesiredState> {
     }
     state
 }
+
+/// The path of an external tool (searched in PATH, then the sbin folders), or `None` (outside
+/// CI) with a SKIPPED message; panics in CI, where `.ci/run` installs every validator.
+pub fn require_tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        let message = format!("`{name}` is not installed");
+        if in_ci() {
+            panic!("{message}; .ci/run installs it and CI must not skip this test");
+        }
+        eprintln!("SKIPPED: {message}");
+    }
+    found
+}

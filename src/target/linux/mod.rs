@@ -46,11 +46,14 @@ impl InstallFile {
     }
 }
 
+/// A module's check of one setting value.
+type SettingCheck = fn(&crate::catalog::setting::SettingKind) -> Result<(), String>;
+
 /// The settings whose values a Linux artefact could not carry, with the reason.
 pub fn validate(
     state: &crate::model::DesiredState,
 ) -> Vec<(&crate::model::DesiredSetting, String)> {
-    let checks: [fn(&crate::catalog::setting::SettingKind) -> Result<(), String>; 6] = [
+    let checks: [SettingCheck; 6] = [
         files::check,
         nftables::check,
         sshd::check,
