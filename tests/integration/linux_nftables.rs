@@ -44,9 +44,26 @@ fn linux_examples() -> Vec<(PathBuf, DesiredState)> {
 
 fn ruleset_text(state: &DesiredState) -> String {
     let files = nftables::files(state).unwrap();
-    assert_eq!(files.len(), 1, "{}: one ruleset", state.profile.name);
+    assert_eq!(
+        files.len(),
+        2,
+        "{}: the ruleset and its include at boot",
+        state.profile.name
+    );
     assert_eq!(files[0].tree_path, nftables::TREE_PATH);
     assert_eq!(files[0].target, nftables::TARGET);
+    // The distribution's boot-time file includes the table (a managed block appended to it).
+    let boot = if state.profile.platform.id == "rhel-9" {
+        "/etc/sysconfig/nftables.conf"
+    } else {
+        "/etc/nftables.conf"
+    };
+    assert_eq!(files[1].target, boot);
+    assert!(files[1].tree_path.starts_with("blocks/"));
+    assert_eq!(
+        String::from_utf8(files[1].bytes.clone()).unwrap(),
+        format!("{}\n", nftables::INCLUDE_LINE)
+    );
     String::from_utf8(files[0].bytes.clone()).unwrap()
 }
 

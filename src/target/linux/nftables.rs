@@ -51,15 +51,28 @@ const PURPOSE_FORBIDDEN: &[char] = &['"', '\\', '$', '`', ';', '{', '}'];
 /// The files this module installs for a resolved Linux profile: the ruleset, when the
 /// profile has any nftables setting.
 pub fn files(state: &DesiredState) -> Result<Vec<InstallFile>, String> {
-    Ok(match ruleset(state)? {
-        Some(text) => vec![InstallFile::root(
-            TREE_PATH,
-            TARGET,
-            0o600,
-            text.into_bytes(),
-        )],
-        None => Vec::new(),
-    })
+    let Some(text) = ruleset(state)? else {
+        return Ok(Vec::new());
+    };
+    // The distribution's nftables.service loads one file at boot; a managed block there
+    // includes hardbase's table (after Debian's own `flush ruleset`, so it survives it).
+    let (boot_file, boot_mode) = match state.profile.platform.id {
+        "rhel-9" => ("/etc/sysconfig/nftables.conf", 0o600),
+        _ => ("/etc/nftables.conf", 0o755),
+    };
+    Ok(vec![
+        InstallFile::root(TREE_PATH, TARGET, 0o600, text.into_bytes()),
+        InstallFile::root(
+            format!(
+                "{}{}",
+                super::files::BLOCKS,
+                boot_file.trim_start_matches('/')
+            ),
+            boot_file,
+            boot_mode,
+            format!("{INCLUDE_LINE}\n").into_bytes(),
+        ),
+    ])
 }
 
 /// Rejects a setting value this module's files could not carry safely.
