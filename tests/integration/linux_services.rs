@@ -407,3 +407,77 @@ fn audit_rules_parse_and_end_with_the_immutable_flag() {
         assert!(said.is_empty(), "auditctl rejects `{rule}`: {said}");
     }
 }
+
+/// Hostile USB ids through the kiosk's parameter: refused by `check` at the value's line, or
+/// written verbatim into a rules file usbguard's own parser accepts.
+#[test]
+fn hostile_usb_ids_are_refused_or_inert() {
+    let dir = TempDir::new("usb-hostile");
+    let kiosk = root().join("examples/regional-bank/lobby-kiosk.toml");
+    let cases = [
+        ("0eef:0001 } allow id *:* {", false),
+        ("0eef:0001\nallow", false),
+        ("0eef:0001 # comment", false),
+        ("$(reboot)", false),
+        ("`id`", false),
+        ("0eef:0001\" allow", false),
+        ("0eef:0001 1d6b:0002", true),
+    ];
+    for (ids, accepted) in cases {
+        let path = dir.path().join("kiosk.toml");
+        let mut params = toml::Table::new();
+        params.insert("kiosk_usb_ids".into(), toml::Value::String(ids.into()));
+        let text = format!(
+            "[profile]\nname = \"k\"\nextends = [{kiosk:?}]\n\n{}",
+            toml::to_string(&toml::Table::from_iter([(
+                "params".to_string(),
+                toml::Value::Table(params)
+            )]))
+            .unwrap()
+        );
+        std::fs::write(&path, text).unwrap();
+        let check = run_in(dir.path(), &["check", "kiosk.toml"]);
+        if !accepted {
+            assert_eq!(check.status, 2, "{ids:?} must be refused");
+            assert!(check.stderr.contains("error["), "{}", check.stderr);
+            assert!(
+                check.stderr.contains("--> kiosk.toml:"),
+                "{ids:?}: points at the profile: {}",
+                check.stderr
+            );
+            continue;
+        }
+        assert_eq!(check.status, 0, "{ids:?}: {}", check.stderr);
+        let out = dir.path().join("dist");
+        let build = run_in(
+            dir.path(),
+            &[
+                "build",
+                "kiosk.toml",
+                "--out",
+                out.to_str().unwrap(),
+                "--force",
+            ],
+        );
+        assert_eq!(build.status, 0, "{}", build.stderr);
+        let rules = std::fs::read_to_string(out.join("k/linux/usbguard/rules.conf")).unwrap();
+        assert!(
+            rules
+                .lines()
+                .any(|l| l == format!("allow id one-of {{ {ids} }}")),
+            "{rules}"
+        );
+        if let Some(parser) = require_tool("usbguard-rule-parser") {
+            let parsed = std::process::Command::new(parser)
+                .arg("-f")
+                .arg(out.join("k/linux/usbguard/rules.conf"))
+                .output()
+                .unwrap();
+            assert!(
+                parsed.status.success(),
+                "{}",
+                String::from_utf8_lossy(&parsed.stderr)
+            );
+        }
+    }
+}
