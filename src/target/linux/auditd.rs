@@ -348,10 +348,7 @@ pub fn render(state: &DesiredState) -> Result<Option<String>, String> {
 
 /// The rules file, when the profile declares audit rules (mode 0600, root).
 pub fn files(state: &DesiredState) -> Result<Vec<InstallFile>, String> {
-    Ok(render(state)?
-        .map(|text| InstallFile::root(TREE_PATH, TARGET, 0o600, text.into_bytes()))
-        .into_iter()
-        .collect())
+    Ok(InstallFile::root_only(TREE_PATH, TARGET, render(state)?))
 }
 
 #[cfg(test)]

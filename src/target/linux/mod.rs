@@ -28,6 +28,13 @@ pub struct InstallFile {
 }
 
 impl InstallFile {
+    /// A root-only (0600) file holding `text`, or nothing when there is no text.
+    pub fn root_only(tree_path: &str, target: &str, text: Option<String>) -> Vec<InstallFile> {
+        text.map(|t| InstallFile::root(tree_path, target, 0o600, t.into_bytes()))
+            .into_iter()
+            .collect()
+    }
+
     /// A root-owned file.
     pub fn root(
         tree_path: impl Into<String>,
