@@ -17,6 +17,7 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod diag;
+pub mod live;
 pub mod load;
 pub mod model;
 pub mod output;
