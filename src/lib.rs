@@ -23,6 +23,7 @@ pub mod model;
 pub mod output;
 pub mod report;
 pub mod resolve;
+pub mod snapshot;
 pub mod source;
 pub mod target;
 pub mod verify;
