@@ -60,8 +60,27 @@ impl Session {
         inputs: &[PathBuf],
         args: &ResolveArgs,
     ) -> Vec<Option<DesiredState>> {
+        self.resolve_with(inputs, args, false)
+    }
+
+    /// Resolves profiles for an audit: an expired waiver is a finding, not an error.
+    pub fn resolve_for_audit(
+        &mut self,
+        inputs: &[PathBuf],
+        args: &ResolveArgs,
+    ) -> Vec<Option<DesiredState>> {
+        self.resolve_with(inputs, args, true)
+    }
+
+    fn resolve_with(
+        &mut self,
+        inputs: &[PathBuf],
+        args: &ResolveArgs,
+        audit: bool,
+    ) -> Vec<Option<DesiredState>> {
         let options = resolve::Options {
             at: args.at.unwrap_or_else(Date::today),
+            expired_waivers_are_findings: audit,
         };
         let profiles = expand_profiles(inputs, &mut self.diags);
         profiles

@@ -67,6 +67,8 @@ pub struct ControlState {
     pub control: Control,
     pub status: ControlStatus,
     pub waiver: Option<Waiver>,
+    /// The waiver had expired on the evaluation day (only when auditing; building refuses it).
+    pub waiver_expired: bool,
     pub attestation: Option<Attestation>,
     pub settings: Vec<DesiredSetting>,
     /// Why the control is in the profile: the role baseline, or an `include` entry.

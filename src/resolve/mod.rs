@@ -36,6 +36,9 @@ pub use chain::{load_chain, Chain};
 pub struct Options {
     /// Waivers are evaluated as of this day.
     pub at: Date,
+    /// Auditing, not building: an expired waiver is a finding (a warning, and the control is
+    /// marked) instead of an error that stops resolution.
+    pub expired_waivers_are_findings: bool,
 }
 
 /// A value from some layer, with the layers that set it before.
@@ -287,8 +290,13 @@ fn resolve_chain(
             continue;
         }
         if w.expires.value < options.at {
+            let severity = if options.expired_waivers_are_findings {
+                Diagnostic::warning
+            } else {
+                Diagnostic::error
+            };
             d = Some(
-                Diagnostic::error(
+                severity(
                     Code::ExpiredWaiver,
                     format!("the waiver for {id} expired on {}", w.expires.value),
                 )
@@ -670,10 +678,14 @@ fn resolve_chain(
                 }
             }
         }
+        let waiver_expired = waiver
+            .as_ref()
+            .is_some_and(|w| w.expires.value < options.at);
         states.push(ControlState {
             control: control.clone(),
             status,
             waiver,
+            waiver_expired,
             attestation,
             settings,
             included_by: *included_by,

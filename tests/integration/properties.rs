@@ -24,6 +24,7 @@ fn resolve_text(dir: &Path, text: &str) -> (bool, usize, String) {
     assert!(diags.is_empty(), "the test catalog is clean");
     let options = Options {
         at: Date::parse("2026-11-27").unwrap(),
+        expired_waivers_are_findings: false,
     };
     let state = resolve::resolve(&path, &catalog, &mut sources, &options, &mut diags);
     // Rendering every diagnostic must work too (spans inside the text, valid UTF-8 slicing).

@@ -140,6 +140,7 @@ pub fn resolve_profile(path: &Path) -> Option<hardbase::model::DesiredState> {
     let catalog = Catalog::load(&mut sources, true, &[], &mut diags);
     let options = Options {
         at: Date::parse("2026-11-27").unwrap(),
+        expired_waivers_are_findings: false,
     };
     let state = resolve::resolve(path, &catalog, &mut sources, &options, &mut diags);
     if diags.has_errors() {
