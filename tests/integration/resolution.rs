@@ -381,3 +381,52 @@ fn a_value_no_windows_artefact_can_carry_is_refused_at_its_line() {
         "one error, no cascade"
     );
 }
+
+/// Auditing resolves a profile whose waiver has expired: the waiver is a finding, not a crash.
+#[test]
+fn an_audit_reports_an_expired_waiver_as_a_finding() {
+    use hardbase::catalog::Catalog;
+    use hardbase::diag::{Diagnostics, Severity};
+    use hardbase::load::document::Date;
+    use hardbase::resolve::{resolve, Options};
+    use hardbase::source::SourceMap;
+    let dir = fixtures().join("expired-waiver");
+    let catalog_dir = fixtures().join("catalog");
+    for (audit, resolves) in [(false, false), (true, true)] {
+        let mut sources = SourceMap::new();
+        let mut diags = Diagnostics::new();
+        let catalog = Catalog::load(&mut sources, false, &[catalog_dir.as_path()], &mut diags);
+        let options = Options {
+            at: Date::parse("2026-11-27").unwrap(),
+            expired_waivers_are_findings: audit,
+        };
+        let state = resolve(
+            &dir.join("profile.toml"),
+            &catalog,
+            &mut sources,
+            &options,
+            &mut diags,
+        );
+        assert_eq!(state.is_some(), resolves, "audit = {audit}");
+        let d = diags
+            .iter()
+            .find(|d| d.code.as_str() == "expired-waiver")
+            .expect("the expiry is reported");
+        assert_eq!(
+            d.severity,
+            if audit {
+                Severity::Warning
+            } else {
+                Severity::Error
+            }
+        );
+        if let Some(state) = state {
+            let c = state
+                .controls
+                .iter()
+                .find(|c| c.control.id == "TST-REG-001")
+                .unwrap();
+            assert!(c.waiver_expired);
+        }
+    }
+}
