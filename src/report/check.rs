@@ -210,6 +210,33 @@ pub fn to_text(state: &DesiredState, sources: &SourceMap) -> String {
             let _ = writeln!(w, "  {} = {}  ({origin})", param.name, param.value);
         }
     }
+    if !state.flows.is_empty() {
+        let _ = writeln!(w, "\nflows (kept open by the firewall rules above)");
+        for f in &state.flows {
+            let ports = f
+                .ports
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let (dir, peer) = match f.direction {
+                crate::catalog::flow::FlowDirection::Inbound => ("in ", "from"),
+                crate::catalog::flow::FlowDirection::Outbound => ("out", "to"),
+            };
+            let _ = writeln!(
+                w,
+                "  {dir} {:<22} {} {} {peer} {}",
+                f.id,
+                format!("{:?}", f.protocol).to_lowercase(),
+                if ports.is_empty() {
+                    "any port".to_string()
+                } else {
+                    format!("port {ports}")
+                },
+                f.peers.join(", ")
+            );
+        }
+    }
     let waived: Vec<&ControlState> = state
         .controls
         .iter()
