@@ -186,6 +186,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::List(ref args) => list(&cli, args),
         Command::Schema => schema(&cli),
         Command::Checklist(ref args) => checklist(&cli, args),
+        Command::Diff(ref args) => diff(&cli, args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");
@@ -391,6 +392,76 @@ fn checklist(cli: &Cli, args: &ChecklistArgs) -> CmdResult {
         }
         None => Ok(print(&bytes)),
     }
+}
+
+/// `hardbase diff`: resolves the profile as an audit (an expired waiver is a finding, not an
+/// error), loads the snapshot (a file that cannot be parsed is an error at its line, exit 2),
+/// compares and prints. Exit status 0 compliant, 1 any finding, 2 an error.
+fn diff(cli: &Cli, args: &crate::cli::DiffArgs) -> CmdResult {
+    let mut session = Session::new(cli);
+    let options = resolve::Options {
+        at: args.resolve.at.unwrap_or_else(Date::today),
+        expired_waivers_are_findings: true,
+    };
+    let state = resolve::resolve(
+        &args.profile,
+        &session.catalog,
+        &mut session.sources,
+        &options,
+        &mut session.diags,
+    );
+    if let Some(state) = &state {
+        crate::target::validate(state)
+            .into_iter()
+            .for_each(|d| session.diags.push(d));
+    }
+    session.report();
+    let Some(state) = state.filter(|_| !session.diags.has_errors()) else {
+        return Ok(ExitCode::from(INVALID));
+    };
+    let live = match crate::snapshot::load(&args.live) {
+        Ok(live) => live,
+        Err(e) => {
+            // The file inside the snapshot folder, so the message names a path that exists.
+            let file = args.live.join(&e.file);
+            let e = crate::snapshot::SnapshotError {
+                file: file.display().to_string(),
+                ..e
+            };
+            eprintln!("error[snapshot]: {}", report::drift::escape(&e.to_string()));
+            return Ok(ExitCode::from(INVALID));
+        }
+    };
+    let family = state.profile.platform.family.id();
+    if !live.info.family.is_empty() && live.info.family != family {
+        eprintln!(
+            "error[snapshot]: the snapshot is of a {} machine and the profile is for {family}",
+            report::drift::escape(&live.info.family)
+        );
+        return Ok(ExitCode::from(INVALID));
+    }
+    let drift = crate::drift::diff(&state, &live);
+    let text = match args.format {
+        TextOrJson::Json => {
+            serde_json::to_string_pretty(&report::drift::to_json(&drift, &session.sources))? + "\n"
+        }
+        TextOrJson::Text => {
+            let color = match cli.color {
+                ColorWhen::Always => true,
+                ColorWhen::Never => false,
+                ColorWhen::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            report::drift::to_text(&drift, &session.sources, color)
+        }
+    };
+    let code = print(text.as_bytes());
+    Ok(if drift.is_compliant() {
+        code
+    } else {
+        ExitCode::from(drift.exit_code())
+    })
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

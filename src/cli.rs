@@ -60,6 +60,10 @@ pub enum Command {
     Schema,
     /// Write the auditor's checklist for one profile.
     Checklist(ChecklistArgs),
+    /// Compare a profile with a snapshot a collector took of a machine: each setting compliant,
+    /// drift, missing, waived, not-collected or manual, and what is on the machine but in no
+    /// profile. Exit status 0 compliant, 1 any finding (not-collected included), 2 an error.
+    Diff(DiffArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -182,6 +186,20 @@ pub struct ChecklistArgs {
     /// Write to FILE instead of standard output (required for xlsx).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The profile file.
+    pub profile: PathBuf,
+    /// The snapshot folder written by the generated collector (linux/collect.sh).
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub live: PathBuf,
+    /// Output format; JSON uses stable keys.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
     #[command(flatten)]
     pub resolve: ResolveArgs,
 }

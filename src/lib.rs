@@ -17,6 +17,7 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod diag;
+pub mod drift;
 pub mod live;
 pub mod load;
 pub mod model;

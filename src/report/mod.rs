@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod checklist;
+pub mod drift;
 pub mod explain;
 pub mod list;
 pub mod schema;

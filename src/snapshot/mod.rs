@@ -5,7 +5,7 @@
 //!
 //! | file | written from | parsed into |
 //! |---|---|---|
-//! | `snapshot.json` | the collector | [`crate::live::SnapshotInfo`] |
+//! | `snapshot.json` | the collector: `host`, `collected_at` (ISO 8601 UTC), `collector`, `family`, `files` (every other file of the folder → SHA-256), `not_collected` (file → reason) | [`crate::live::SnapshotInfo`] |
 //! | `sysctl.txt` | `sysctl -a` | `sysctl` |
 //! | `unit-files.txt` | `systemctl list-unit-files --no-legend --no-pager` | `unit_files` |
 //! | `sshd-T.txt` | `sshd -T` | `sshd` |
@@ -15,19 +15,160 @@
 //! | `auditctl-l.txt`, `auditctl-s.txt` | `auditctl -l`, `auditctl -s` | `audit_rules`, `audit_enabled` |
 //! | `usbguard-rules.conf` | `/etc/usbguard/rules.conf` | `usbguard_rules` |
 //! | `packages.txt` | `dpkg-query -W -f '${Package}\t${db:Status-Abbrev}\n'` or `rpm -qa --qf '%{NAME}\tii\n'` | `packages` |
-//! | `files.tsv` + `files/<path>` | `stat` of each governed path, copies of governed config files | `files` |
+//! | `files.tsv` + `files/<path>` | `stat -L -c '%a\t%U\t%G'` of each governed path as `path<TAB>exists(0/1)<TAB>mode<TAB>owner<TAB>group` (`-` when absent); copies of governed regular files under 256 KiB | `files` |
 //! | `login.defs` | `/etc/login.defs` | `login_defs` |
 //! | `mounts.txt` | `/proc/mounts` | `mounts` |
 //! | `listening.txt` | `ss -Htlnup` | `listening` |
 //! | `passwd.txt`, `group.txt` | `/etc/passwd`, `/etc/group` | `users`, `groups` |
 //!
 //! A file that is absent means its source was not collected (`None`). A file that is present but
-//! malformed or truncated is an error naming the file and line, never a pass.
+//! malformed or truncated is an error naming the file and line, never a pass. `snapshot.json` is
+//! required, and the folder must hold exactly the files it lists, each with the recorded SHA-256:
+//! a changed, missing or unlisted file is an error naming it. The parsers are in [`linux`].
 
-use crate::live::LiveState;
+use std::collections::BTreeMap;
+use std::path::{Component, Path};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
 pub use crate::live::SnapshotError;
+use crate::live::{LiveState, SnapshotInfo};
 
-/// Loads a snapshot folder.
-pub fn load(_dir: &std::path::Path) -> Result<LiveState, SnapshotError> {
-    Ok(LiveState::default())
+pub mod linux;
+
+/// The snapshot's own description, required in every snapshot folder.
+pub const INFO_FILE: &str = "snapshot.json";
+
+fn error(file: &str, line: usize, message: impl Into<String>) -> SnapshotError {
+    SnapshotError {
+        file: file.to_string(),
+        line,
+        message: message.into(),
+    }
+}
+
+/// Loads a snapshot folder: reads `snapshot.json`, checks that the folder holds exactly the
+/// files it lists with the SHA-256 it records, then parses every file of the contract.
+pub fn load(dir: &Path) -> Result<LiveState, SnapshotError> {
+    let bytes = std::fs::read(dir.join(INFO_FILE))
+        .map_err(|e| error(INFO_FILE, 0, format!("cannot read: {e}")))?;
+    let info = parse_info(&bytes)?;
+    verify(dir, &info)?;
+    let mut live = LiveState {
+        info,
+        ..LiveState::default()
+    };
+    if live.info.family != "linux" {
+        return Ok(live);
+    }
+    for name in linux::FILES {
+        if !live.info.files.contains_key(*name) {
+            continue;
+        }
+        let bytes = read(dir, name)?;
+        linux::parse(name, &bytes, &mut live.linux)?;
+    }
+    if let Some(facts) = live.linux.files.as_mut() {
+        let listed = &live.info.files;
+        linux::attach_contents(facts, |path| {
+            let name = format!("files{path}");
+            listed
+                .contains_key(&name)
+                .then(|| std::fs::read(dir.join(&name)).ok())
+                .flatten()
+        });
+    }
+    Ok(live)
+}
+
+fn read(dir: &Path, name: &str) -> Result<Vec<u8>, SnapshotError> {
+    std::fs::read(dir.join(name)).map_err(|e| error(name, 0, format!("cannot read: {e}")))
+}
+
+/// Parses `snapshot.json`: host, collected_at, collector, family and `files` (name → SHA-256).
+pub fn parse_info(bytes: &[u8]) -> Result<SnapshotInfo, SnapshotError> {
+    let root: Value = serde_json::from_slice(bytes)
+        .map_err(|e| error(INFO_FILE, e.line(), format!("not valid JSON: {e}")))?;
+    let text = |key: &str| -> Result<String, SnapshotError> {
+        root.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| error(INFO_FILE, 0, format!("no `{key}` string")))
+    };
+    let family = text("family")?;
+    if family != "linux" && family != "windows" {
+        return Err(error(
+            INFO_FILE,
+            0,
+            format!("family `{family}` is neither linux nor windows"),
+        ));
+    }
+    let listed = root
+        .get("files")
+        .and_then(Value::as_object)
+        .ok_or_else(|| error(INFO_FILE, 0, "no `files` object"))?;
+    let mut files = BTreeMap::new();
+    for (name, hash) in listed {
+        let hash = hash
+            .as_str()
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| error(INFO_FILE, 0, format!("`{name}` has no SHA-256")))?;
+        let safe = !name.is_empty()
+            && name != INFO_FILE
+            && Path::new(name)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
+        if !safe {
+            return Err(error(
+                INFO_FILE,
+                0,
+                format!("`{name}` is not a file name inside the snapshot"),
+            ));
+        }
+        files.insert(name.clone(), hash.to_ascii_lowercase());
+    }
+    Ok(SnapshotInfo {
+        host: text("host")?,
+        collected_at: text("collected_at")?,
+        collector: text("collector")?,
+        family,
+        files,
+    })
+}
+
+/// Every listed file is present with its recorded SHA-256, and no file is unlisted.
+fn verify(dir: &Path, info: &SnapshotInfo) -> Result<(), SnapshotError> {
+    for (name, want) in &info.files {
+        let bytes = read(dir, name)?;
+        let got: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if &got != want {
+            return Err(error(
+                name,
+                0,
+                format!("SHA-256 is {got}, snapshot.json records {want}"),
+            ));
+        }
+    }
+    for entry in walkdir::WalkDir::new(dir).min_depth(1) {
+        let entry =
+            entry.map_err(|e| error(INFO_FILE, 0, format!("cannot list the folder: {e}")))?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let name = entry
+            .path()
+            .strip_prefix(dir)
+            .unwrap_or(entry.path())
+            .to_string_lossy()
+            .replace('\\', "/");
+        if name != INFO_FILE && !info.files.contains_key(&name) {
+            return Err(error(&name, 0, "present but not recorded in snapshot.json"));
+        }
+    }
+    Ok(())
 }

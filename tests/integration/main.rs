@@ -5,6 +5,8 @@ mod util;
 mod checklist;
 mod commands;
 mod diagnostics;
+mod drift;
+mod linux_collect;
 mod linux_nftables;
 mod linux_scripts;
 mod linux_services;

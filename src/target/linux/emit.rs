@@ -35,6 +35,8 @@ pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
         out.push(("linux/apply.sh".into(), apply.into_bytes()));
         out.push(("linux/restore.sh".into(), restore.into_bytes()));
     }
+    let collect = super::collect::script(state)?;
+    out.push(("linux/collect.sh".into(), collect.into_bytes()));
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }

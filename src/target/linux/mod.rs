@@ -6,6 +6,7 @@
 //! files and run the service actions; [`emit`] assembles the `linux/` tree.
 
 pub mod auditd;
+pub mod collect;
 pub mod emit;
 pub mod files;
 pub mod nftables;

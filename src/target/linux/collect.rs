@@ -1,0 +1,73 @@
+//! collect.sh: read-only bash that gathers the snapshot folder `hardbase diff` reads (the
+//! layout of [`crate::snapshot`]).
+//!
+//! The script is the same for every profile except one data table: the absolute paths the
+//! profile governs (every installed file's target and every `file` setting's path), written
+//! as POSIX single-quoted words by [`super::scripts::shell_word`]. Everything else it reads
+//! is fixed by the snapshot contract, so the template has no other profile value.
+
+use handlebars::Handlebars;
+use serde_json::json;
+
+use super::scripts::shell_word;
+use crate::catalog::setting::SettingKind;
+use crate::model::DesiredState;
+
+const TEMPLATE: &str = include_str!("../../../templates/linux/collect.sh.hbs");
+
+/// The absolute paths the profile governs, sorted and without duplicates.
+pub fn governed_paths(state: &DesiredState) -> Result<Vec<String>, String> {
+    let mut paths: Vec<String> = super::emit::install_files(state)?
+        .into_iter()
+        .map(|f| f.target)
+        .collect();
+    paths.extend(state.settings().filter_map(|s| match &s.kind {
+        SettingKind::File(f) => Some(f.path.clone()),
+        _ => None,
+    }));
+    paths.sort();
+    paths.dedup();
+    for p in &paths {
+        let plain = p.starts_with('/')
+            && !p.ends_with('/')
+            && !p.split('/').any(|c| c == "." || c == "..")
+            && !p.chars().any(|c| c.is_control() || c.is_whitespace());
+        if !plain {
+            return Err(format!(
+                "`{}` is not a plain absolute path collect.sh can stat",
+                p.escape_debug()
+            ));
+        }
+    }
+    Ok(paths)
+}
+
+/// collect.sh for a resolved Linux profile.
+pub fn script(state: &DesiredState) -> Result<String, String> {
+    let paths = governed_paths(state)?;
+    for p in &paths {
+        shell_word(p)?;
+    }
+    let data = json!({
+        "profile": state.profile.name,
+        "collector": format!("hardbase {} collect.sh", env!("CARGO_PKG_VERSION")),
+        "paths": paths,
+    });
+    shell_word(&state.profile.name)?;
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    // Every value was checked by shell_word above, so quoting cannot fail here.
+    hb.register_escape_fn(|text| shell_word(text).unwrap_or_else(|_| "''".to_string()));
+    hb.register_template_string("collect", TEMPLATE)
+        .map_err(|e| format!("template collect.sh.hbs: {e}"))?;
+    hb.render("collect", &data)
+        .map_err(|e| format!("template collect.sh.hbs: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn template_never_emits_raw_values() {
+        assert!(!super::TEMPLATE.contains("{{{"));
+    }
+}
