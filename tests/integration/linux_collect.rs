@@ -639,3 +639,110 @@ proptest! {
         }
     }
 }
+
+/// The generated collector on this machine, then `hardbase diff` against the example kiosk:
+/// the machine's real sysctl values appear as the actual values, and each status follows.
+#[test]
+fn real_diff_of_this_machine_against_the_kiosk_profile() {
+    let dir = TempDir::new("real-diff");
+    let out = dir.path().join("dist");
+    let build = crate::util::run(&[
+        "build",
+        "examples/regional-bank/lobby-kiosk.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(build.status, 0, "{}", build.stderr);
+    let snapshot = dir.path().join("snapshot");
+    let started = std::time::Instant::now();
+    let collect = std::process::Command::new("bash")
+        .arg(out.join("lobby-kiosk-umeda/linux/collect.sh"))
+        .arg("--out")
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert!(
+        collect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&collect.stderr)
+    );
+    let collected = started.elapsed();
+    let diff = crate::util::run(&[
+        "diff",
+        "examples/regional-bank/lobby-kiosk.toml",
+        "--live",
+        snapshot.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let total = started.elapsed();
+    let json: serde_json::Value = serde_json::from_str(&diff.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", diff.stdout, diff.stderr));
+    // A development machine or CI runner is not a hardened kiosk: the diff says so.
+    assert_eq!(diff.status, 1, "{}", diff.stderr);
+    assert_eq!(json["exit_code"], 1);
+    let settings: Vec<serde_json::Value> = json["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["settings"].as_array().unwrap().clone())
+        .collect();
+    let mut checked = 0;
+    for key in [
+        "kernel.randomize_va_space",
+        "kernel.kptr_restrict",
+        "kernel.dmesg_restrict",
+        "fs.suid_dumpable",
+    ] {
+        let proc_path = format!("/proc/sys/{}", key.replace('.', "/"));
+        let Ok(real) = std::fs::read_to_string(&proc_path) else {
+            continue;
+        };
+        let real = real.trim().to_string();
+        let Some(s) = settings
+            .iter()
+            .find(|s| s["kind"] == "sysctl" && s["target"] == format!("sysctl {key}"))
+        else {
+            continue;
+        };
+        assert_eq!(
+            s["actual"],
+            real.as_str(),
+            "{key}: the machine's own value is the actual value"
+        );
+        let expected_status = if s["expected"] == real.as_str() {
+            "compliant"
+        } else {
+            "drift"
+        };
+        assert_eq!(s["status"], expected_status, "{key}: {s}");
+        checked += 1;
+    }
+    assert!(
+        checked >= 2,
+        "the kiosk profile sets these sysctls and this kernel has them"
+    );
+    // Sources the machine lacks are not-collected, never compliant.
+    for s in &settings {
+        if s["status"] == "compliant" {
+            assert!(
+                !s["actual"].is_null(),
+                "compliant needs an observed value: {s}"
+            );
+        }
+    }
+    let counts = &json["counts"]["settings"];
+    let sum: u64 = counts
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    let listed = settings.len() as u64 + json["unexpected"].as_array().unwrap().len() as u64;
+    assert_eq!(sum, listed, "counts add up: {counts}");
+    eprintln!(
+        "real diff of this machine vs lobby-kiosk-umeda: settings {counts}; collect {:.2} s, collect + diff {:.2} s",
+        collected.as_secs_f64(),
+        total.as_secs_f64()
+    );
+}
