@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use crate::catalog::taxonomy::{Category, Lang, Role, Tier};
 use crate::catalog::Catalog;
 use crate::cli::{
-    BuildArgs, CheckArgs, ChecklistArgs, ChecklistFormat, Cli, ColorWhen, Command, ExplainArgs,
-    ListArgs, ListWhat, ResolveArgs, TextOrJson, VerifyArgs,
+    BuildArgs, CheckArgs, ChecklistArgs, ChecklistFormat, Cli, ColorWhen, Command, DiffFormat,
+    ExplainArgs, ListArgs, ListWhat, ResolveArgs, TextOrJson, VerifyArgs,
 };
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::load::document::Date;
@@ -187,6 +187,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Schema => schema(&cli),
         Command::Checklist(ref args) => checklist(&cli, args),
         Command::Diff(ref args) => diff(&cli, args),
+        Command::Import(ref what) => import(&cli, what),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");
@@ -441,27 +442,114 @@ fn diff(cli: &Cli, args: &crate::cli::DiffArgs) -> CmdResult {
         return Ok(ExitCode::from(INVALID));
     }
     let drift = crate::drift::diff(&state, &live);
-    let text = match args.format {
-        TextOrJson::Json => {
-            serde_json::to_string_pretty(&report::drift::to_json(&drift, &session.sources))? + "\n"
+    let sources = &session.sources;
+    let bytes = match args.format {
+        DiffFormat::Json => {
+            (serde_json::to_string_pretty(&report::drift::to_json(&drift, sources))? + "\n")
+                .into_bytes()
         }
-        TextOrJson::Text => {
-            let color = match cli.color {
-                ColorWhen::Always => true,
-                ColorWhen::Never => false,
-                ColorWhen::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            report::drift::to_text(&drift, &session.sources, color)
+        DiffFormat::Text => {
+            let color = args.output.is_none()
+                && match cli.color {
+                    ColorWhen::Always => true,
+                    ColorWhen::Never => false,
+                    ColorWhen::Auto => {
+                        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                    }
+                };
+            report::drift::to_text(&drift, sources, color).into_bytes()
         }
+        DiffFormat::Junit => report::junit::to_junit(&drift, &state, sources).into_bytes(),
+        DiffFormat::Sarif => {
+            (serde_json::to_string_pretty(&report::sarif::to_sarif(&drift, &state, sources))?
+                + "\n")
+                .into_bytes()
+        }
+        DiffFormat::Md => {
+            report::checklist::filled_markdown(&state, &drift, args.lang).into_bytes()
+        }
+        DiffFormat::Csv => report::checklist::filled_csv(&state, &drift, args.lang),
+        DiffFormat::Xlsx => report::checklist::filled_xlsx(&state, &drift, args.lang)?,
     };
-    let code = print(text.as_bytes());
+    let code = match &args.output {
+        Some(path) => {
+            output::write_file(path, &bytes)?;
+            ExitCode::SUCCESS
+        }
+        None if args.format == DiffFormat::Xlsx => {
+            return Err("an xlsx checklist is binary: write it to a file with --output FILE".into())
+        }
+        None => print(&bytes),
+    };
     Ok(if drift.is_compliant() {
         code
     } else {
         ExitCode::from(drift.exit_code())
     })
+}
+
+/// `hardbase import gpo` and `hardbase import compare-gpo`.
+fn import(cli: &Cli, what: &crate::cli::ImportCommand) -> CmdResult {
+    use crate::cli::ImportCommand;
+    use crate::import::{self, compare, gpo};
+    match what {
+        ImportCommand::Gpo(args) => {
+            let session = Session::new(cli);
+            session.report();
+            if session.diags.has_errors() {
+                return Ok(ExitCode::from(INVALID));
+            }
+            let files = import::read_backup(&args.backup)?;
+            let name = gpo::slug(args.name.as_deref().unwrap_or_else(|| {
+                files.display_name.as_deref().unwrap_or_else(|| {
+                    files
+                        .folder
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or("gpo")
+                })
+            }));
+            let result = gpo::import(&files, &name, &session.catalog);
+            let layer = args
+                .output
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("{name}.toml")));
+            let catalog_rel = format!("baselines/imported-{name}.toml");
+            let catalog_path = layer.parent().unwrap_or(Path::new("")).join(&catalog_rel);
+            output::write_file(&catalog_path, gpo::catalog_toml(&result).as_bytes())?;
+            output::write_file(&layer, gpo::layer_toml(&result, &catalog_rel).as_bytes())?;
+            let (layer, catalog) = (
+                layer.display().to_string(),
+                catalog_path.display().to_string(),
+            );
+            let text = match args.format {
+                TextOrJson::Json => {
+                    serde_json::to_string_pretty(&gpo::report_json(&result, &layer, &catalog))?
+                        + "\n"
+                }
+                TextOrJson::Text => gpo::report_text(&result, &layer, &catalog),
+            };
+            Ok(print(text.as_bytes()))
+        }
+        ImportCommand::CompareGpo(args) => {
+            let a = import::entries(&import::read_backup(&args.a)?);
+            let b = import::entries(&import::read_backup(&args.b)?);
+            let c = compare::compare(&a, &b);
+            let (na, nb) = (args.a.display().to_string(), args.b.display().to_string());
+            let text = match args.format {
+                TextOrJson::Json => {
+                    serde_json::to_string_pretty(&compare::to_json(&c, &na, &nb))? + "\n"
+                }
+                TextOrJson::Text => compare::to_text(&c, &na, &nb),
+            };
+            let code = print(text.as_bytes());
+            Ok(if c.is_equal() {
+                code
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -64,6 +64,9 @@ pub enum Command {
     /// drift, missing, waived, not-collected or manual, and what is on the machine but in no
     /// profile. Exit status 0 compliant, 1 any finding (not-collected included), 2 an error.
     Diff(DiffArgs),
+    /// Turn existing Windows policy into hardbase input, or compare two GPO backups.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -197,9 +200,63 @@ pub struct DiffArgs {
     /// The snapshot folder written by the generated collector (linux/collect.sh).
     #[arg(long, value_name = "SNAPSHOT")]
     pub live: PathBuf,
-    /// Output format; JSON uses stable keys.
-    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
-    pub format: TextOrJson,
+    /// Output format: text, JSON with stable keys, JUnit XML, SARIF 2.1.0, or the checklist
+    /// filled with the results (md, csv, xlsx).
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Language of the filled checklist.
+    #[arg(long, value_enum, default_value_t = Lang::Ja)]
+    pub lang: Lang,
+    /// Write to FILE instead of standard output (required for xlsx).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub resolve: ResolveArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    Junit,
+    Sarif,
+    Md,
+    Csv,
+    Xlsx,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Read a GPO backup (its Machine registry.pol, GptTmpl.inf and audit.csv) and write a
+    /// profile layer that reproduces it, with a catalog file for the settings no built-in
+    /// control carries. Every entry that cannot be represented is listed.
+    Gpo(ImportGpoArgs),
+    /// Compare two GPO backups setting by setting. Exit status 0 equal, 1 different.
+    CompareGpo(CompareGpoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportGpoArgs {
+    /// The backup folder ({BackupID} with DomainSysvol), or a folder holding one backup.
+    #[arg(value_name = "BACKUP_DIR")]
+    pub backup: PathBuf,
+    /// The layer to write; the catalog file goes to baselines/imported-<name>.toml beside it.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The name used in file names and control ids (default: the GPO's display name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Format of the report on standard output.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareGpoArgs {
+    /// The first backup folder.
+    pub a: PathBuf,
+    /// The second backup folder.
+    pub b: PathBuf,
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
 }

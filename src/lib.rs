@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod cli;
 pub mod diag;
 pub mod drift;
+pub mod import;
 pub mod live;
 pub mod load;
 pub mod model;

@@ -122,11 +122,147 @@ pub struct LinuxState {
     pub groups: Option<BTreeMap<String, Vec<String>>>,
 }
 
+/// A registry value the profile governs, as `Collect-Hardbase.ps1` read it (64-bit view).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RegistryValueFact {
+    /// `HKLM` (the collector reads machine policy only).
+    pub hive: String,
+    pub key: String,
+    /// The value name (empty for the key's default value).
+    pub name: String,
+    pub present: bool,
+    /// `RegistryValueKind` as a number (1 String, 2 ExpandString, 3 Binary, 4 DWord,
+    /// 7 MultiString, 11 QWord) and as its name.
+    pub kind: i32,
+    pub kind_name: String,
+    /// The data as text: numbers unsigned decimal, strings as they are, one item per string of
+    /// a multi-string, binary as upper-case hex.
+    pub data: Vec<String>,
+}
+
+/// A registry key read as a whole (the keys a profile replaces with `**delvals.`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RegistryKeyFact {
+    pub hive: String,
+    pub key: String,
+    pub present: bool,
+    pub values: Vec<RegistryValueFact>,
+}
+
+/// A firewall profile in the active store (`MSFT_NetFirewallProfile`, raw CIM numbers).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FirewallProfileFact {
+    /// `Domain`, `Private` or `Public`.
+    pub name: String,
+    /// GpoBoolean: 0 False, 1 True, 2 NotConfigured.
+    pub enabled: Option<u32>,
+    /// Action: 0 NotConfigured, 2 Allow, 4 Block.
+    pub default_inbound: Option<u32>,
+    pub default_outbound: Option<u32>,
+    /// GpoBoolean.
+    pub allow_local_rules: Option<u32>,
+    pub allow_local_ipsec_rules: Option<u32>,
+    pub notify_on_listen: Option<u32>,
+    pub log_blocked: Option<u32>,
+}
+
+/// A firewall rule in the active store, joined with its port, address, application and
+/// service filters (`None`: that filter was not found for the rule).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FirewallRuleFact {
+    /// `InstanceID` (the `Name` PowerShell shows; the registry.pol value name for GPO rules).
+    pub id: String,
+    pub display_name: String,
+    pub group: String,
+    /// 1 enabled, 2 disabled.
+    pub enabled: u32,
+    /// 1 inbound, 2 outbound.
+    pub direction: u32,
+    /// 2 Allow, 3 AllowBypass, 4 Block.
+    pub action: u32,
+    /// Bitmask: 0 any, 1 domain, 2 private, 4 public.
+    pub profiles: u32,
+    pub store_source: String,
+    pub protocol: Option<String>,
+    pub local_ports: Option<Vec<String>>,
+    pub remote_ports: Option<Vec<String>>,
+    pub icmp_types: Option<Vec<String>>,
+    pub remote_addresses: Option<Vec<String>>,
+    pub program: Option<String>,
+    pub service: Option<String>,
+}
+
+/// A service as `Win32_Service` reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceFact {
+    pub name: String,
+    /// `Boot`, `System`, `Auto`, `Manual` or `Disabled` (WMI's words, not localized).
+    pub start_mode: String,
+    pub state: String,
+    /// `None` where Windows does not report it.
+    pub delayed_auto_start: Option<bool>,
+}
+
+/// A local group by SID, its members by SID.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LocalGroupFact {
+    pub sid: String,
+    /// Localized; for people only.
+    pub name: String,
+    pub members: Vec<String>,
+}
+
+/// A local user account.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LocalUserFact {
+    pub sid: String,
+    pub name: String,
+    pub disabled: bool,
+}
+
+/// An optional feature's state: the enum name (not localized) and its number.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FeatureFact {
+    pub state: i64,
+    pub state_name: Option<String>,
+}
+
+/// Windows facts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct WindowsState {
+    /// `secedit /export` `[System Access]`: key → value (quotes removed).
+    pub system_access: Option<BTreeMap<String, String>>,
+    /// `secedit /export` `[Privilege Rights]`: right → principals as exported (`*SID` or a name).
+    pub privilege_rights: Option<BTreeMap<String, Vec<String>>>,
+    /// `secedit /export` `[Registry Values]`: `MACHINE\path\name` → `type,data`.
+    pub security_registry_values: Option<BTreeMap<String, String>>,
+    /// `auditpol /backup`: subcategory GUID (upper case, braced) → setting value (0–3).
+    pub audit: Option<BTreeMap<String, u8>>,
+    /// The registry values the profile governs.
+    pub registry: Option<Vec<RegistryValueFact>>,
+    /// The registry keys the profile replaces as a whole.
+    pub registry_keys: Option<Vec<RegistryKeyFact>>,
+    pub firewall_profiles: Option<Vec<FirewallProfileFact>>,
+    pub firewall_rules: Option<Vec<FirewallRuleFact>>,
+    /// Lower-case service name → service.
+    pub services: Option<BTreeMap<String, ServiceFact>>,
+    pub groups: Option<Vec<LocalGroupFact>>,
+    pub users: Option<Vec<LocalUserFact>>,
+    pub listening: Option<Vec<Listener>>,
+    /// Lower-case feature name → state.
+    pub features: Option<BTreeMap<String, FeatureFact>>,
+    /// `lockdown.json`: UWF, Shell Launcher and Keyboard Filter as collected (parsed, not yet compared).
+    pub lockdown: Option<serde_json::Value>,
+    /// `snapshot.json` `not_collected`: file → the collector's reason.
+    pub not_collected: BTreeMap<String, String>,
+}
+
 /// Everything a snapshot holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct LiveState {
     pub info: SnapshotInfo,
     pub linux: LinuxState,
+    pub windows: WindowsState,
 }
 
 /// A snapshot file that cannot be read: always an error naming the file and line, never a pass.

@@ -10,8 +10,9 @@
 //! Three rules shape the comparisons:
 //!
 //! * **Absence of evidence is never compliance.** A source the collector did not write is
-//!   `not-collected`; so is every Windows setting until the Windows collector exists, and every
-//!   part of a setting that the snapshot holds no fact for.
+//!   `not-collected`; so is every setting kind no collector reads yet (on Windows: accounts,
+//!   AppLocker, WDAC, BitLocker, boot, device restrictions, kiosk shell, Keyboard Filter, UWF,
+//!   event logs), and every part of a setting that the snapshot holds no fact for.
 //! * **Known drift wins over unknowns**: a module that is loaded is drift even when the
 //!   modprobe configuration was not collected.
 //! * **Normalize only what the tools are known to rewrite**, and say so at each kind: `sysctl -a`
@@ -26,11 +27,13 @@ use crate::catalog::setting::{
     SystemdUnit, UnitState,
 };
 use crate::catalog::taxonomy::Family;
-use crate::live::{LinuxState, LiveState, NftRule as LiveRule, SnapshotInfo};
+use crate::live::{LinuxState, LiveState, NftRule as LiveRule, SnapshotInfo, WindowsState};
 use crate::load::document::Date;
 use crate::load::profile::{Attestation, Waiver};
 use crate::model::{ControlState, ControlStatus, DesiredSetting, DesiredState};
 use crate::source::Span;
+
+mod windows;
 
 /// hardbase's own nftables table (`table inet hardbase`).
 const NFT_FAMILY: &str = "inet";
@@ -225,6 +228,7 @@ impl DriftReport {
 pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
     let family = state.profile.platform.family;
     let linux = &live.linux;
+    let windows = &live.windows;
     let mut controls: Vec<ControlResult> = state
         .controls
         .iter()
@@ -236,7 +240,7 @@ pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
             settings: c
                 .settings
                 .iter()
-                .map(|s| compare(s, family, linux))
+                .map(|s| compare(s, family, linux, windows))
                 .collect(),
             waiver: c.waiver.as_ref().map(|w| waiver_info(w, c.waiver_expired)),
             attestation: c.attestation.as_ref().map(attestation_info),
@@ -367,11 +371,16 @@ impl Outcome {
     }
 }
 
-fn compare(s: &DesiredSetting, family: Family, linux: &LinuxState) -> SettingResult {
-    let outcome = if family == Family::Linux {
-        compare_linux(&s.kind, linux)
-    } else {
-        None
+fn compare(
+    s: &DesiredSetting,
+    family: Family,
+    linux: &LinuxState,
+    windows: &WindowsState,
+) -> SettingResult {
+    let outcome = match family {
+        Family::Linux => compare_linux(&s.kind, linux),
+        Family::Windows => windows::compare(&s.kind, windows),
+        _ => None,
     }
     .unwrap_or_else(|| {
         Outcome::new(Status::NotCollected, None)
@@ -459,7 +468,7 @@ fn expected_text(kind: &SettingKind) -> String {
         NftRule(r) => nft_rule_expected(r),
         MountOptions(m) => m.options.join(","),
         LoginDefs(l) => squash(&l.value),
-        other => other.summary(),
+        other => windows::expected_text(other).unwrap_or_else(|| other.summary()),
     }
 }
 
@@ -980,6 +989,59 @@ fn live_rule_text(r: &LiveRule) -> String {
     )
 }
 
+/// An address or prefix as an inclusive range of the 128-bit space (IPv4 mapped into the
+/// top of it, so the families never meet), or `None` when it is not one.
+fn address_range(text: &str) -> Option<(bool, u128, u128)> {
+    let (addr, len) = match text.split_once('/') {
+        Some((a, l)) => (a, Some(l.parse::<u32>().ok()?)),
+        None => (text, None),
+    };
+    let (v4, bits, width) = match addr.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(a) => (true, u128::from(u32::from(a)), 32),
+        std::net::IpAddr::V6(a) => (false, u128::from(a), 128),
+    };
+    let len = len.unwrap_or(width);
+    if len > width {
+        return None;
+    }
+    let host_bits = width - len;
+    let mask = if host_bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << host_bits) - 1
+    };
+    Some((v4, bits & !mask, bits | mask))
+}
+
+/// Whether the addresses together cover `peer`. nft merges the elements of an interval set
+/// (`10.10.2.10, 10.10.2.11` lists as `10.10.2.10/31`), so a live prefix is covered by the
+/// profile's addresses it is made of, and a profile address by any live prefix holding it.
+fn covered_by_union(peer: &str, addresses: &[String]) -> bool {
+    if addresses.iter().any(|a| address_covers(a, peer)) {
+        return true;
+    }
+    let Some((family, mut lo, hi)) = address_range(peer) else {
+        return false;
+    };
+    let mut ranges: Vec<(u128, u128)> = addresses
+        .iter()
+        .filter_map(|a| address_range(a))
+        .filter(|(f, _, _)| *f == family)
+        .map(|(_, l, h)| (l, h))
+        .collect();
+    ranges.sort_unstable();
+    for (l, h) in ranges {
+        if l > lo {
+            break;
+        }
+        if h >= hi {
+            return true;
+        }
+        lo = lo.max(h + 1);
+    }
+    false
+}
+
 /// Compares one allow rule: the live accept rules of the same chain with the same protocol and
 /// exactly the profile's ports, none reaching a peer the profile does not name, must together
 /// cover every address (the emitter writes one rule per address family). A broader rule does
@@ -1004,15 +1066,18 @@ fn nft_rule(r: &NftRule, linux: &LinuxState) -> (Outcome, Vec<usize>) {
                     !l.addresses.is_empty()
                         && l.addresses
                             .iter()
-                            .all(|a| r.addresses.iter().any(|w| address_covers(w, a)))
+                            .all(|a| covered_by_union(a, &r.addresses))
                 })
         })
         .collect();
-    let covered = r.addresses.iter().all(|w| {
-        matching
-            .iter()
-            .any(|(_, l)| l.addresses.iter().any(|a| address_covers(a, w)))
-    });
+    let live_addresses: Vec<String> = matching
+        .iter()
+        .flat_map(|(_, l)| l.addresses.iter().cloned())
+        .collect();
+    let covered = r
+        .addresses
+        .iter()
+        .all(|w| covered_by_union(w, &live_addresses));
     let indexes: Vec<usize> = matching.iter().map(|(i, _)| *i).collect();
     if !matching.is_empty() && covered {
         let actual = matching

@@ -7,12 +7,17 @@
 //! a formula (`= + - @`, tab, carriage return) is prefixed with `'`. The xlsx
 //! writes every cell as a string, marks formula-like text with Excel's quote
 //! prefix, and fixes the document timestamp so output is deterministic.
+//!
+//! `hardbase diff` fills the same rows from a drift report ([`filled_rows`]): 確認結果 becomes
+//! 達成 / 未達 / 例外承認 / 対象外 and 備考 the evidence, with snapshot values made visible
+//! by the drift report's escaping before any of the three renderings sees them.
 
 use handlebars::Handlebars;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
 use serde::Serialize;
 
 use crate::catalog::taxonomy::{short_term_name, Lang};
+use crate::drift::{ControlResult, DriftReport, Status, Unexpected};
 use crate::model::{ControlState, ControlStatus, DesiredState};
 
 const TEMPLATE: &str = include_str!("../../templates/checklist/checklist.md.hbs");
@@ -232,6 +237,211 @@ fn remarks(c: &ControlState, lang: Lang, w: &Words) -> String {
     }
 }
 
+/// The value of 確認結果 in a filled checklist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The criterion is met: every setting compliant, or a manual control attested.
+    Achieved,
+    /// A finding: drift, missing, unexpected, not collected, an expired waiver, or a manual
+    /// control not attested.
+    NotAchieved,
+    /// Not enforced or weakened under a valid waiver.
+    ExceptionApproved,
+    /// The control has no result in the report.
+    NotApplicable,
+}
+
+impl Verdict {
+    pub fn name(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Verdict::Achieved, Lang::Ja) => "達成",
+            (Verdict::NotAchieved, Lang::Ja) => "未達",
+            (Verdict::ExceptionApproved, Lang::Ja) => "例外承認",
+            (Verdict::NotApplicable, Lang::Ja) => "対象外",
+            (Verdict::Achieved, Lang::En) => "Achieved",
+            (Verdict::NotAchieved, Lang::En) => "Not achieved",
+            (Verdict::ExceptionApproved, Lang::En) => "Exception approved",
+            (Verdict::NotApplicable, Lang::En) => "Not applicable",
+        }
+    }
+
+    /// A control's verdict; `unexpected` counts the things on the machine it governs.
+    pub fn of(c: &ControlResult, unexpected: usize) -> Verdict {
+        match c.status {
+            _ if c.status.is_finding() || unexpected > 0 => Verdict::NotAchieved,
+            Status::Manual if c.attestation.is_some() => Verdict::Achieved,
+            Status::Manual => Verdict::NotAchieved,
+            Status::Waived => Verdict::ExceptionApproved,
+            _ => Verdict::Achieved,
+        }
+    }
+}
+
+/// How many findings the evidence in 備考 lists before "and N more".
+const EVIDENCE_ITEMS: usize = 3;
+/// Snapshot values longer than this are cut in 備考.
+const EVIDENCE_CHARS: usize = 80;
+
+fn status_word(status: Status, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => status.id(),
+        Lang::Ja => match status {
+            Status::Compliant => "適合",
+            Status::Waived => "免除",
+            Status::Manual => "手動確認",
+            Status::NotCollected => "未収集",
+            Status::Unexpected => "想定外",
+            Status::Missing => "欠落",
+            Status::Drift => "相違",
+        },
+    }
+}
+
+/// A snapshot value for a cell: control characters made visible, cut to a readable length.
+fn evidence_value(text: &str) -> String {
+    let text = crate::report::drift::escape(text);
+    if text.chars().count() > EVIDENCE_CHARS {
+        let cut: String = text.chars().take(EVIDENCE_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+/// 備考 of a filled row: the control's own remarks for a waiver or an attestation, then the
+/// evidence: how many settings are compliant, and the first findings with expected and actual.
+fn evidence(c: &ControlResult, unexpected: &[&Unexpected], original: &str, lang: Lang) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if matches!(c.status, Status::Waived | Status::Manual) || c.waiver.is_some() {
+        parts.push(original.to_string());
+    }
+    if !c.settings.is_empty() {
+        let ok = c
+            .settings
+            .iter()
+            .filter(|s| s.status == Status::Compliant)
+            .count();
+        parts.push(match lang {
+            Lang::Ja => format!("設定{}件中{ok}件適合", c.settings.len()),
+            Lang::En => format!("{ok} of {} compliant", plural(c.settings.len())),
+        });
+    }
+    for f in &c.findings {
+        parts.push(evidence_value(f));
+    }
+    let mut items: Vec<String> = c
+        .settings
+        .iter()
+        .filter(|s| s.status.is_finding())
+        .map(|s| {
+            let actual = match &s.actual {
+                Some(a) => evidence_value(a),
+                None => status_word(s.status, lang).to_string(),
+            };
+            match lang {
+                Lang::Ja => format!(
+                    "{}: {}（期待値: {}／実際: {actual}）",
+                    status_word(s.status, lang),
+                    evidence_value(&s.target),
+                    evidence_value(&s.expected)
+                ),
+                Lang::En => format!(
+                    "{}: {} (expected {}; actual {actual})",
+                    status_word(s.status, lang),
+                    evidence_value(&s.target),
+                    evidence_value(&s.expected)
+                ),
+            }
+        })
+        .collect();
+    items.extend(unexpected.iter().map(|u| {
+        format!(
+            "{}: {} {}",
+            status_word(Status::Unexpected, lang),
+            u.kind,
+            evidence_value(&u.what)
+        )
+    }));
+    let more = items.len().saturating_sub(EVIDENCE_ITEMS);
+    items.truncate(EVIDENCE_ITEMS);
+    parts.extend(items);
+    if more > 0 {
+        parts.push(match lang {
+            Lang::Ja => format!("ほか{more}件"),
+            Lang::En => format!("and {more} more"),
+        });
+    }
+    match lang {
+        Lang::Ja => parts.join("。"),
+        Lang::En => parts.join("; "),
+    }
+}
+
+/// The checklist rows filled from a drift report: 確認結果 is the control's [`Verdict`], 備考
+/// the evidence. Rows keep the catalog order of [`rows`]; a control the report does not hold
+/// is 対象外 (not applicable).
+pub fn filled_rows(state: &DesiredState, report: &DriftReport, lang: Lang) -> Vec<Row> {
+    let mut rows = rows(state, lang);
+    for (row, c) in rows.iter_mut().zip(&state.controls) {
+        let Some(result) = report.controls.iter().find(|r| r.id == c.control.id) else {
+            row.result = Verdict::NotApplicable.name(lang).to_string();
+            continue;
+        };
+        let governed: Vec<&Unexpected> = report
+            .unexpected
+            .iter()
+            .filter(|u| u.control.as_deref() == Some(result.id.as_str()))
+            .collect();
+        row.result = Verdict::of(result, governed.len()).name(lang).to_string();
+        row.remarks = evidence(result, &governed, &row.remarks, lang);
+    }
+    rows
+}
+
+fn filled_footer(report: &DriftReport, lang: Lang) -> String {
+    let info = &report.snapshot;
+    let host = evidence_value(if info.host.is_empty() {
+        "?"
+    } else {
+        &info.host
+    });
+    let at = evidence_value(&info.collected_at);
+    match lang {
+        Lang::Ja => format!(
+            "確認結果は、{host}で{at}に収集したスナップショットを hardbase diff が {} 時点で判定したものです（手動確認項目は確認記録による）。",
+            report.evaluated_at
+        ),
+        Lang::En => format!(
+            "Results were judged by hardbase diff as of {} from the snapshot of {host} collected {at} (manual items by their attestation).",
+            report.evaluated_at
+        ),
+    }
+}
+
+/// The Markdown checklist filled from a drift report.
+pub fn filled_markdown(state: &DesiredState, report: &DriftReport, lang: Lang) -> String {
+    markdown_of(
+        state,
+        lang,
+        &filled_rows(state, report, lang),
+        &filled_footer(report, lang),
+    )
+}
+
+/// The CSV checklist filled from a drift report.
+pub fn filled_csv(state: &DesiredState, report: &DriftReport, lang: Lang) -> Vec<u8> {
+    csv_of(lang, &filled_rows(state, report, lang))
+}
+
+/// The xlsx checklist filled from a drift report.
+pub fn filled_xlsx(
+    state: &DesiredState,
+    report: &DriftReport,
+    lang: Lang,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    xlsx_of(state, lang, &filled_rows(state, report, lang))
+}
+
 fn plural(n: usize) -> String {
     if n == 1 {
         "1 setting".to_string()
@@ -265,8 +475,11 @@ pub fn escape_markdown(text: &str) -> String {
 
 /// The Markdown checklist.
 pub fn markdown(state: &DesiredState, lang: Lang) -> String {
+    markdown_of(state, lang, &rows(state, lang), words(lang).footer)
+}
+
+fn markdown_of(state: &DesiredState, lang: Lang, rows: &[Row], footer: &str) -> String {
     let w = words(lang);
-    let rows = rows(state, lang);
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(escape_markdown);
@@ -313,7 +526,7 @@ pub fn markdown(state: &DesiredState, lang: Lang) -> String {
         "counts": counts,
         "columns": columns(lang),
         "rows": rows,
-        "footer": w.footer,
+        "footer": footer,
     });
     hb.render("checklist", &data)
         .expect("checklist data matches the template")
@@ -344,11 +557,15 @@ fn csv_field(cell: &str) -> String {
 
 /// The CSV checklist: UTF-8 with BOM, CRLF line ends (RFC 4180).
 pub fn csv(state: &DesiredState, lang: Lang) -> Vec<u8> {
+    csv_of(lang, &rows(state, lang))
+}
+
+fn csv_of(lang: Lang, rows: &[Row]) -> Vec<u8> {
     let mut out = String::from("\u{feff}");
     let header: Vec<String> = columns(lang).iter().map(|c| csv_field(c)).collect();
     out.push_str(&header.join(","));
     out.push_str("\r\n");
-    for row in rows(state, lang) {
+    for row in rows {
         let cells: Vec<String> = row.cells().iter().map(|c| csv_field(c)).collect();
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
@@ -358,6 +575,14 @@ pub fn csv(state: &DesiredState, lang: Lang) -> Vec<u8> {
 
 /// The xlsx checklist: a header row, frozen and filterable, wrapped text, fixed widths.
 pub fn xlsx(state: &DesiredState, lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    xlsx_of(state, lang, &rows(state, lang))
+}
+
+fn xlsx_of(
+    state: &DesiredState,
+    lang: Lang,
+    rows: &[Row],
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut workbook = Workbook::new();
     let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
     let properties = DocProperties::new()
@@ -385,7 +610,6 @@ pub fn xlsx(state: &DesiredState, lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter
         sheet.set_column_width(col, width)?;
         sheet.write_string_with_format(0, col, *title, &header)?;
     }
-    let rows = rows(state, lang);
     for (r, row) in rows.iter().enumerate() {
         for (col, value) in row.cells().iter().enumerate() {
             let format = if formula_like(value) { &quoted } else { &cell };

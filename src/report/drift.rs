@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use crate::drift::{ControlResult, DriftReport, SettingResult, Status};
+use crate::drift::{ControlResult, DriftReport, SettingResult, Status, Unexpected};
 use crate::source::{SourceMap, Span};
 
 /// Characters that reorder or hide text without being control characters.
@@ -83,16 +83,7 @@ pub fn to_text(report: &DriftReport, sources: &SourceMap, color: bool) -> String
             paint("unexpected", Status::Unexpected, color)
         );
         for u in &report.unexpected {
-            let _ = writeln!(
-                out,
-                "  {} {}{}",
-                u.kind,
-                escape(&u.what),
-                u.control
-                    .as_ref()
-                    .map(|c| format!(" [{}]", escape(c)))
-                    .unwrap_or_default()
-            );
+            let _ = writeln!(out, "  {}", unexpected_text(u));
         }
     }
     out.push('\n');
@@ -113,6 +104,19 @@ pub fn to_text(report: &DriftReport, sources: &SourceMap, color: bool) -> String
     };
     let _ = writeln!(out, "result: {verdict}");
     out
+}
+
+/// An unexpected thing as the text report lists it: kind, what (escaped), `[control]`.
+pub fn unexpected_text(u: &Unexpected) -> String {
+    format!(
+        "{} {}{}",
+        u.kind,
+        escape(&u.what),
+        u.control
+            .as_ref()
+            .map(|c| format!(" [{}]", escape(c)))
+            .unwrap_or_default()
+    )
 }
 
 fn or_unknown(text: &str) -> &str {
@@ -178,6 +182,15 @@ fn control_text(out: &mut String, c: &ControlResult, sources: &SourceMap, color:
     } else if compliant > 0 {
         let _ = writeln!(out, "  ({compliant} settings compliant)");
     }
+}
+
+/// One setting as the text report shows it, without colour: its status and target, expected
+/// and actual values, note, and the catalog and profile lines (escaped; for JUnit bodies and
+/// other plain-text renderings).
+pub fn setting_lines(s: &SettingResult, sources: &SourceMap) -> String {
+    let mut out = String::new();
+    setting_text(&mut out, s, sources, false);
+    out
 }
 
 fn setting_text(out: &mut String, s: &SettingResult, sources: &SourceMap, color: bool) {

@@ -7,5 +7,7 @@ pub mod check;
 pub mod checklist;
 pub mod drift;
 pub mod explain;
+pub mod junit;
 pub mod list;
+pub mod sarif;
 pub mod schema;

@@ -21,10 +21,28 @@
 //! | `listening.txt` | `ss -Htlnup` | `listening` |
 //! | `passwd.txt`, `group.txt` | `/etc/passwd`, `/etc/group` | `users`, `groups` |
 //!
+//! Windows (`windows/Collect-Hardbase.ps1`, Windows PowerShell 5.1; JSON from `ConvertTo-Json`
+//! with enums as numbers, UTF-8 without a BOM):
+//!
+//! | file | written from | parsed into |
+//! |---|---|---|
+//! | `secedit.inf` | `secedit /export /cfg … /areas SECURITYPOLICY USER_RIGHTS` (UTF-16LE, as secedit writes it) | `system_access`, `privilege_rights`, `security_registry_values` |
+//! | `auditpol.csv` | `auditpol /backup /file:…` | `audit` (subcategory GUID → setting value) |
+//! | `registry.json` | every HKLM value the profile's registry.pol sets or deletes: `[{Hive, Key, Name, Present, Type (RegistryValueKind number), TypeName, Data: [text…]}]` | `registry` |
+//! | `registry-keys.json` | every HKLM key the profile replaces as a whole: `[{Hive, Key, Present, Values: [value…]}]` | `registry_keys` |
+//! | `firewall-profiles.json` | `Get-NetFirewallProfile -PolicyStore ActiveStore`, raw CIM numbers | `firewall_profiles` |
+//! | `firewall-rules.json` | `Get-NetFirewallRule -PolicyStore ActiveStore` joined on InstanceID with the port, address, application and service filters (one bulk query each) | `firewall_rules` |
+//! | `services.json` | `Win32_Service` (CIM): `Name, StartMode, State, DelayedAutoStart` | `services` |
+//! | `group-members.json` | `{Groups: [{Sid, Name, Members: [{Sid, Name}]}], Users: [{Sid, Name, Disabled}]}` (local groups and users by SID) | `groups`, `users` |
+//! | `listening.json` | `Get-NetTCPConnection -State Listen`, `Get-NetUDPEndpoint`, process names | `listening` |
+//! | `features.json` | `Get-WindowsOptionalFeature -Online`: `FeatureName, State (number), StateName` | `features` |
+//! | `lockdown.json` | `UWF_Filter`, `WESL_UserSetting`, `WEKF_PredefinedKey` (CIM) where the namespace exists | `lockdown` |
+//!
 //! A file that is absent means its source was not collected (`None`). A file that is present but
 //! malformed or truncated is an error naming the file and line, never a pass. `snapshot.json` is
 //! required, and the folder must hold exactly the files it lists, each with the recorded SHA-256:
-//! a changed, missing or unlisted file is an error naming it. The parsers are in [`linux`].
+//! a changed, missing or unlisted file is an error naming it. The parsers are in [`linux`] and
+//! [`windows`].
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path};
@@ -36,6 +54,7 @@ pub use crate::live::SnapshotError;
 use crate::live::{LiveState, SnapshotInfo};
 
 pub mod linux;
+pub mod windows;
 
 /// The snapshot's own description, required in every snapshot folder.
 pub const INFO_FILE: &str = "snapshot.json";
@@ -59,6 +78,17 @@ pub fn load(dir: &Path) -> Result<LiveState, SnapshotError> {
         info,
         ..LiveState::default()
     };
+    if live.info.family == "windows" {
+        live.windows.not_collected = windows::not_collected(&bytes);
+        for name in windows::FILES {
+            if !live.info.files.contains_key(*name) {
+                continue;
+            }
+            let bytes = read(dir, name)?;
+            windows::parse(name, &bytes, &mut live.windows)?;
+        }
+        return Ok(live);
+    }
     if live.info.family != "linux" {
         return Ok(live);
     }
@@ -88,6 +118,8 @@ fn read(dir: &Path, name: &str) -> Result<Vec<u8>, SnapshotError> {
 
 /// Parses `snapshot.json`: host, collected_at, collector, family and `files` (name → SHA-256).
 pub fn parse_info(bytes: &[u8]) -> Result<SnapshotInfo, SnapshotError> {
+    // Windows PowerShell may have saved it with a UTF-8 BOM.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let root: Value = serde_json::from_slice(bytes)
         .map_err(|e| error(INFO_FILE, e.line(), format!("not valid JSON: {e}")))?;
     let text = |key: &str| -> Result<String, SnapshotError> {

@@ -20,7 +20,7 @@ const BACKUP_ID: &str = "{6B1D5C0E-2F4A-5B3C-9D8E-7F6A5B4C3D2E}";
 const SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
 
 /// The native programs whose exit codes must be checked.
-const NATIVE: &[&str] = &[
+pub(crate) const NATIVE: &[&str] = &[
     "secedit",
     "auditpol",
     "lgpo",
@@ -35,7 +35,7 @@ const NATIVE: &[&str] = &[
     "cmd",
 ];
 
-fn examples() -> Vec<(&'static str, DesiredState)> {
+pub(crate) fn examples() -> Vec<(&'static str, DesiredState)> {
     let dir = root().join("examples").join("regional-bank");
     ["branch-atm-shinjuku.toml", "relay-windows.toml"]
         .into_iter()
@@ -73,7 +73,7 @@ fn scripts(state: &DesiredState) -> Vec<(&'static str, String, Vec<u8>)> {
     out
 }
 
-fn parse(text: &str) -> Tree {
+pub(crate) fn parse(text: &str) -> Tree {
     let mut parser = Parser::new();
     parser
         .set_language(&tree_sitter_powershell::LANGUAGE.into())
@@ -83,7 +83,7 @@ fn parse(text: &str) -> Tree {
         .expect("tree-sitter returns a tree")
 }
 
-fn all_nodes(tree: &Tree) -> Vec<Node<'_>> {
+pub(crate) fn all_nodes(tree: &Tree) -> Vec<Node<'_>> {
     let mut out = Vec::new();
     let mut stack = vec![tree.root_node()];
     while let Some(node) = stack.pop() {
@@ -95,11 +95,11 @@ fn all_nodes(tree: &Tree) -> Vec<Node<'_>> {
     out
 }
 
-fn text<'a>(node: Node, source: &'a str) -> &'a str {
+pub(crate) fn text<'a>(node: Node, source: &'a str) -> &'a str {
     node.utf8_text(source.as_bytes()).unwrap()
 }
 
-fn line_of(node: Node) -> usize {
+pub(crate) fn line_of(node: Node) -> usize {
     node.start_position().row + 1
 }
 
@@ -138,7 +138,7 @@ fn decode_verbatim(token: &str) -> Result<String, String> {
 }
 
 /// Every problem tree-sitter finds: ERROR and MISSING nodes, with their lines.
-fn syntax_problems(tree: &Tree, source: &str) -> Vec<String> {
+pub(crate) fn syntax_problems(tree: &Tree, source: &str) -> Vec<String> {
     all_nodes(tree)
         .into_iter()
         .filter(|n| n.is_error() || n.is_missing())
@@ -154,7 +154,7 @@ fn syntax_problems(tree: &Tree, source: &str) -> Vec<String> {
 }
 
 /// Constructs Windows PowerShell 5.1 does not have (or that hardbase does not allow).
-fn ps7_constructs(tree: &Tree, source: &str) -> Vec<String> {
+pub(crate) fn ps7_constructs(tree: &Tree, source: &str) -> Vec<String> {
     let mut found = Vec::new();
     for n in all_nodes(tree) {
         let t = text(n, source);
@@ -201,7 +201,7 @@ fn ps7_constructs(tree: &Tree, source: &str) -> Vec<String> {
     found
 }
 
-fn command_name(node: Node, source: &str) -> Option<String> {
+pub(crate) fn command_name(node: Node, source: &str) -> Option<String> {
     let name = node.child_by_field_name("command_name")?;
     Some(text(name, source).to_string())
 }
@@ -238,7 +238,7 @@ fn mentions_exit_code(node: Node, source: &str) -> bool {
 }
 
 /// Native commands (by name, or run through `&` from a variable) not followed by an exit-code check.
-fn unchecked_native_calls(tree: &Tree, source: &str) -> (usize, Vec<String>) {
+pub(crate) fn unchecked_native_calls(tree: &Tree, source: &str) -> (usize, Vec<String>) {
     let mut checked = 0;
     let mut problems = Vec::new();
     for n in all_nodes(tree)
@@ -274,7 +274,7 @@ fn unchecked_native_calls(tree: &Tree, source: &str) -> (usize, Vec<String>) {
 }
 
 /// `Invoke-Native -FilePath X` names only native programs of the list.
-fn native_wrapper_targets(tree: &Tree, source: &str) -> Vec<String> {
+pub(crate) fn native_wrapper_targets(tree: &Tree, source: &str) -> Vec<String> {
     let mut out = Vec::new();
     for n in all_nodes(tree)
         .into_iter()
@@ -329,7 +329,7 @@ fn design_phases() -> Vec<String> {
         .collect()
 }
 
-fn check_file_bytes(name: &str, bytes: &[u8]) {
+pub(crate) fn check_file_bytes(name: &str, bytes: &[u8]) {
     assert!(
         bytes.starts_with(&[0xEF, 0xBB, 0xBF]),
         "{name}: no UTF-8 BOM"
@@ -572,7 +572,7 @@ fn windows_profiles_only() {
 // ---------------------------------------------------------------- hostile values
 
 /// The verbatim string tokens of a script, decoded.
-fn string_values(tree: &Tree, source: &str) -> Result<Vec<String>, String> {
+pub(crate) fn string_values(tree: &Tree, source: &str) -> Result<Vec<String>, String> {
     all_nodes(tree)
         .into_iter()
         .filter(|n| n.kind() == "verbatim_string_characters")
@@ -581,7 +581,7 @@ fn string_values(tree: &Tree, source: &str) -> Result<Vec<String>, String> {
 }
 
 /// The tree's shape with string contents left out: hostile values must not change it.
-fn shape(tree: &Tree) -> Vec<&'static str> {
+pub(crate) fn shape(tree: &Tree) -> Vec<&'static str> {
     all_nodes(tree).into_iter().map(|n| n.kind()).collect()
 }
 
@@ -598,7 +598,12 @@ fn toml_string(s: &str) -> String {
 const HOSTILE_PROFILE: &str = "[profile]\nname = \"hostile-atm\"\nrole = \"atm-terminal\"\nplatform = \"windows-10-iot-ltsc-2021\"\nmembership = \"workgroup\"\nextends = [\"bank-common.toml\"]\n\n[params]\nwdac_policy_id = \"{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}\"\nwdac_policy_file = \"policies/atm-wdac.cip\"\nperipheral_device_ids = ['USB\\VID_0B00&PID_0001']\n";
 
 /// Resolves the hostile ATM profile with the three values; `None` when check rejects it.
-fn hostile_state(dir: &Path, app: &str, account: &str, wef: &str) -> Option<DesiredState> {
+pub(crate) fn hostile_state(
+    dir: &Path,
+    app: &str,
+    account: &str,
+    wef: &str,
+) -> Option<DesiredState> {
     std::fs::copy(
         root().join("examples/regional-bank/bank-common.toml"),
         dir.join("bank-common.toml"),

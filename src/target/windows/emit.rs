@@ -69,6 +69,8 @@ pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
         "windows/Restore-Hardbase.ps1".into(),
         powershell::encode(&powershell::restore(&input)?),
     ));
+    let collector = powershell::encode(&super::collect::collect(&input)?);
+    files.push(("windows/Collect-Hardbase.ps1".into(), collector));
     files.push((
         "windows/acceptance/Invoke-HardbaseAcceptance.ps1".into(),
         powershell::encode(&powershell::acceptance(&input)?),

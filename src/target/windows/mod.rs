@@ -5,6 +5,7 @@
 //! and `LGPO.exe /g` read; [`powershell`] writes Apply, Restore and the acceptance kit.
 
 pub mod audit_csv;
+pub mod collect;
 pub mod emit;
 pub mod firewall;
 pub mod format_error;

@@ -143,7 +143,7 @@ pub fn quote(value: &str) -> Result<String, String> {
 
 // ------------------------------------------------------------------ rendering
 
-fn render(template: &str, input: &ScriptInput) -> Result<String, String> {
+pub(super) fn render(template: &str, input: &ScriptInput) -> Result<String, String> {
     let data = context(input)?;
     let errors: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut hb = Handlebars::new();

@@ -1,0 +1,564 @@
+//! Parsers for the files `windows/Collect-Hardbase.ps1` writes (see the table in [`super`]).
+//!
+//! The native exports are read by the same readers the build uses for its own artefacts:
+//! `secedit.inf` by [`gpttmpl_inf::parse`], `auditpol.csv` by [`audit_csv::parse`]. The JSON
+//! files are Windows PowerShell 5.1 `ConvertTo-Json` output, so the readers take what 5.1
+//! writes and nothing the collector does not: any indentation, `\u0027`-style escapes, an
+//! optional UTF-8 BOM, a single object where an array was written (5.1 unrolls one-element
+//! pipelines), and the `{"value": [...], "Count": n}` wrapper 5.1 writes for some arrays.
+//! Enums are numbers; the numbers are interpreted in `drift`, not here. Every other surprise
+//! (a missing field, a string where a number belongs, a truncated file) is an error naming the
+//! file and line.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::{error, SnapshotError};
+use crate::live::{
+    FeatureFact, FirewallProfileFact, FirewallRuleFact, Listener, LocalGroupFact, LocalUserFact,
+    RegistryKeyFact, RegistryValueFact, ServiceFact, WindowsState,
+};
+use crate::target::windows::gpttmpl_inf::{self, InfValue};
+use crate::target::windows::{audit_csv, format_error::FormatError};
+
+/// The files of the Windows contract, in the order they are parsed.
+pub const FILES: &[&str] = &[
+    "secedit.inf",
+    "auditpol.csv",
+    "registry.json",
+    "registry-keys.json",
+    "firewall-profiles.json",
+    "firewall-rules.json",
+    "services.json",
+    "group-members.json",
+    "listening.json",
+    "features.json",
+    "lockdown.json",
+];
+
+/// Parses one file of the contract into `state`.
+pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), SnapshotError> {
+    match name {
+        "secedit.inf" => parse_secedit(bytes, state),
+        "auditpol.csv" => {
+            state.audit = Some(parse_auditpol(bytes)?);
+            Ok(())
+        }
+        "registry.json" => {
+            let rows: Vec<RegistryValueRow> = json_list(name, bytes)?;
+            state.registry = Some(rows.into_iter().map(RegistryValueRow::fact).collect());
+            Ok(())
+        }
+        "registry-keys.json" => {
+            let rows: Vec<RegistryKeyRow> = json_list(name, bytes)?;
+            state.registry_keys = Some(
+                rows.into_iter()
+                    .map(|k| RegistryKeyFact {
+                        hive: k.hive,
+                        key: k.key,
+                        present: k.present,
+                        values: k.values.0.into_iter().map(RegistryValueRow::fact).collect(),
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        "firewall-profiles.json" => {
+            let rows: Vec<FirewallProfileRow> = json_list(name, bytes)?;
+            state.firewall_profiles = Some(
+                rows.into_iter()
+                    .map(|p| FirewallProfileFact {
+                        name: p.name,
+                        enabled: p.enabled,
+                        default_inbound: p.default_inbound_action,
+                        default_outbound: p.default_outbound_action,
+                        allow_local_rules: p.allow_local_firewall_rules,
+                        allow_local_ipsec_rules: p.allow_local_ipsec_rules,
+                        notify_on_listen: p.notify_on_listen,
+                        log_blocked: p.log_blocked,
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        "firewall-rules.json" => {
+            let rows: Vec<FirewallRuleRow> = json_list(name, bytes)?;
+            state.firewall_rules = Some(rows.into_iter().map(FirewallRuleRow::fact).collect());
+            Ok(())
+        }
+        "services.json" => {
+            let rows: Vec<ServiceRow> = json_list(name, bytes)?;
+            state.services = Some(
+                rows.into_iter()
+                    .map(|s| {
+                        (
+                            s.name.to_ascii_lowercase(),
+                            ServiceFact {
+                                name: s.name,
+                                start_mode: s.start_mode,
+                                state: s.state.unwrap_or_default(),
+                                delayed_auto_start: s.delayed_auto_start,
+                            },
+                        )
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        "group-members.json" => {
+            let doc: GroupMembers = json_value(name, bytes)?;
+            state.groups = Some(
+                doc.groups
+                    .0
+                    .into_iter()
+                    .map(|g| LocalGroupFact {
+                        sid: g.sid.to_ascii_uppercase(),
+                        name: g.name.unwrap_or_default(),
+                        members: g
+                            .members
+                            .0
+                            .into_iter()
+                            .map(|m| m.sid.to_ascii_uppercase())
+                            .collect(),
+                    })
+                    .collect(),
+            );
+            state.users = Some(
+                doc.users
+                    .0
+                    .into_iter()
+                    .map(|u| LocalUserFact {
+                        sid: u.sid.to_ascii_uppercase(),
+                        name: u.name,
+                        disabled: u.disabled.unwrap_or(false),
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        "listening.json" => {
+            let rows: Vec<ListenerRow> = json_list(name, bytes)?;
+            let mut listening: Vec<Listener> = rows
+                .into_iter()
+                .map(|l| Listener {
+                    protocol: l.protocol.to_ascii_lowercase(),
+                    address: l.address,
+                    port: l.port,
+                    process: l.process.filter(|p| !p.is_empty()),
+                })
+                .collect();
+            listening.sort();
+            listening.dedup();
+            state.listening = Some(listening);
+            Ok(())
+        }
+        "features.json" => {
+            let rows: Vec<FeatureRow> = json_list(name, bytes)?;
+            state.features = Some(
+                rows.into_iter()
+                    .map(|f| {
+                        (
+                            f.feature_name.to_ascii_lowercase(),
+                            FeatureFact {
+                                state: f.state,
+                                state_name: f.state_name.filter(|s| !s.is_empty()),
+                            },
+                        )
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        "lockdown.json" => {
+            let doc: serde_json::Value = json_value(name, bytes)?;
+            if !doc.is_object() {
+                return Err(error(name, 1, "not a JSON object"));
+            }
+            state.lockdown = Some(doc);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `not_collected` of `snapshot.json`: file → the collector's reason (absent: none).
+pub fn not_collected(info: &[u8]) -> BTreeMap<String, String> {
+    serde_json::from_slice::<serde_json::Value>(strip_bom(info))
+        .ok()
+        .and_then(|v| v.get("not_collected").and_then(|n| n.as_object()).cloned())
+        .map(|m| {
+            m.into_iter()
+                .map(|(k, v)| {
+                    let reason = v.as_str().map(str::to_string).unwrap_or(v.to_string());
+                    (k, reason)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn format_error(file: &str, e: FormatError) -> SnapshotError {
+    error(file, e.line, e.message)
+}
+
+/// `secedit /export` output: UTF-16LE as secedit writes it.
+fn parse_secedit(bytes: &[u8], state: &mut WindowsState) -> Result<(), SnapshotError> {
+    let template = gpttmpl_inf::parse(bytes).map_err(|e| format_error("secedit.inf", e))?;
+    state.system_access = Some(
+        template
+            .system_access
+            .into_iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    InfValue::Number(n) => n.to_string(),
+                    InfValue::Text(t) => t,
+                };
+                (k, text)
+            })
+            .collect(),
+    );
+    state.privilege_rights = Some(template.privilege_rights.into_iter().collect());
+    state.security_registry_values = Some(
+        template
+            .registry_values
+            .into_iter()
+            .map(|r| (r.path, format!("{},{}", r.reg_type, r.data)))
+            .collect(),
+    );
+    Ok(())
+}
+
+/// `auditpol /backup` output: subcategory GUID → setting value. The names in it are localized
+/// (and, on a Japanese machine, may be in the ANSI code page): only GUIDs and values are read,
+/// so a UTF-16 file is transcoded and bytes that are not UTF-8 are replaced before parsing.
+pub fn parse_auditpol(bytes: &[u8]) -> Result<BTreeMap<String, u8>, SnapshotError> {
+    const FILE: &str = "auditpol.csv";
+    let text: Vec<u8> = if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        let units: Vec<u16> = rest
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+            .collect();
+        String::from_utf16_lossy(&units).into_bytes()
+    } else {
+        String::from_utf8_lossy(bytes).into_owned().into_bytes()
+    };
+    let rows = audit_csv::parse(&text).map_err(|e| format_error(FILE, e))?;
+    let mut out = BTreeMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        if !row.is_subcategory() {
+            continue;
+        }
+        let value: u8 = row
+            .value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v| *v <= 4)
+            .ok_or_else(|| {
+                error(
+                    FILE,
+                    i + 2,
+                    format!("setting value `{}` is not 0 to 4", row.value),
+                )
+            })?;
+        out.insert(row.guid.to_ascii_uppercase(), value);
+    }
+    Ok(out)
+}
+
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+fn json_value<T: DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T, SnapshotError> {
+    serde_json::from_slice(strip_bom(bytes)).map_err(|e| {
+        let what = if e.is_eof() {
+            "truncated JSON"
+        } else if e.is_syntax() {
+            "not valid JSON"
+        } else {
+            "unexpected JSON"
+        };
+        error(file, e.line(), format!("{what}: {e}"))
+    })
+}
+
+/// A JSON list as 5.1 writes it: an array, one object, `null`, or `{"value": [...], "Count": n}`.
+fn json_list<T: DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<Vec<T>, SnapshotError> {
+    json_value::<PsList<T>>(file, bytes).map(|l| l.0)
+}
+
+/// A list that Windows PowerShell 5.1 may have written in any of its shapes.
+#[derive(Debug)]
+struct PsList<T>(Vec<T>);
+
+impl<T> Default for PsList<T> {
+    fn default() -> Self {
+        PsList(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for PsList<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PsListVisitor(std::marker::PhantomData))
+    }
+}
+
+struct PsListVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for PsListVisitor<T> {
+    type Value = PsList<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(PsList(Vec::new()))
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(PsList(Vec::new()))
+    }
+
+    /// Elements are read from the stream, so an error in one names its line.
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            out.push(item);
+        }
+        Ok(PsList(out))
+    }
+
+    /// One object, or the `{"value": [...], "Count": n}` wrapper.
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let value =
+            serde_json::Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        let wrapped = value.as_object().is_some_and(|m| {
+            m.get("value").is_some_and(|v| v.is_array())
+                && m.keys().all(|k| k == "value" || k == "Count")
+        });
+        if wrapped {
+            let inner = value.get("value").cloned().unwrap_or_default();
+            return Vec::<T>::deserialize(inner)
+                .map(PsList)
+                .map_err(A::Error::custom);
+        }
+        T::deserialize(value)
+            .map(|t| PsList(vec![t]))
+            .map_err(A::Error::custom)
+    }
+}
+
+/// A string list: strings, numbers (5.1 may write a port as a number) or `null` items.
+#[derive(Debug, Default)]
+struct Texts(Vec<String>);
+
+impl<'de> Deserialize<'de> for Texts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let items = PsList::<serde_json::Value>::deserialize(d)?.0;
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                serde_json::Value::String(s) => out.push(s),
+                serde_json::Value::Number(n) => out.push(n.to_string()),
+                serde_json::Value::Null => {}
+                other => {
+                    return Err(serde::de::Error::custom(format!(
+                        "expected a string or a number, found {other}"
+                    )))
+                }
+            }
+        }
+        Ok(Texts(out))
+    }
+}
+
+fn texts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    Option::<Texts>::deserialize(d).map(|o| o.map(|t| t.0))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RegistryValueRow {
+    #[serde(default = "hklm")]
+    hive: String,
+    #[serde(default)]
+    key: String,
+    name: String,
+    present: bool,
+    #[serde(rename = "Type", default)]
+    kind: i32,
+    #[serde(rename = "TypeName", default)]
+    kind_name: Option<String>,
+    #[serde(default, deserialize_with = "texts")]
+    data: Option<Vec<String>>,
+}
+
+fn hklm() -> String {
+    "HKLM".into()
+}
+
+impl RegistryValueRow {
+    fn fact(self) -> RegistryValueFact {
+        RegistryValueFact {
+            hive: self.hive,
+            key: self.key,
+            name: self.name,
+            present: self.present,
+            kind: self.kind,
+            kind_name: self.kind_name.unwrap_or_default(),
+            data: self.data.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RegistryKeyRow {
+    hive: String,
+    key: String,
+    present: bool,
+    #[serde(default)]
+    values: PsList<RegistryValueRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FirewallProfileRow {
+    name: String,
+    enabled: Option<u32>,
+    default_inbound_action: Option<u32>,
+    default_outbound_action: Option<u32>,
+    #[serde(default)]
+    allow_local_firewall_rules: Option<u32>,
+    #[serde(rename = "AllowLocalIPsecRules", default)]
+    allow_local_ipsec_rules: Option<u32>,
+    #[serde(default)]
+    notify_on_listen: Option<u32>,
+    #[serde(default)]
+    log_blocked: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FirewallRuleRow {
+    #[serde(rename = "InstanceID")]
+    instance_id: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
+    enabled: u32,
+    direction: u32,
+    action: u32,
+    #[serde(default)]
+    profiles: Option<u32>,
+    #[serde(default)]
+    policy_store_source: Option<String>,
+    #[serde(default)]
+    protocol: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "texts")]
+    local_port: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "texts")]
+    remote_port: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "texts")]
+    icmp_type: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "texts")]
+    remote_address: Option<Vec<String>>,
+    #[serde(default)]
+    program: Option<String>,
+    #[serde(default)]
+    service: Option<String>,
+}
+
+impl FirewallRuleRow {
+    fn fact(self) -> FirewallRuleFact {
+        FirewallRuleFact {
+            id: self.instance_id,
+            display_name: self.display_name.unwrap_or_default(),
+            group: self.group.unwrap_or_default(),
+            enabled: self.enabled,
+            direction: self.direction,
+            action: self.action,
+            profiles: self.profiles.unwrap_or(0),
+            store_source: self.policy_store_source.unwrap_or_default(),
+            protocol: match self.protocol {
+                Some(serde_json::Value::String(s)) => Some(s),
+                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            },
+            local_ports: self.local_port,
+            remote_ports: self.remote_port,
+            icmp_types: self.icmp_type,
+            remote_addresses: self.remote_address,
+            program: self.program,
+            service: self.service,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServiceRow {
+    name: String,
+    start_mode: String,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    delayed_auto_start: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GroupMembers {
+    groups: PsList<GroupRow>,
+    users: PsList<UserRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GroupRow {
+    sid: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    members: PsList<MemberRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct MemberRow {
+    sid: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UserRow {
+    sid: String,
+    name: String,
+    #[serde(default)]
+    disabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListenerRow {
+    protocol: String,
+    address: String,
+    port: u16,
+    #[serde(default)]
+    process: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FeatureRow {
+    feature_name: String,
+    state: i64,
+    #[serde(default)]
+    state_name: Option<String>,
+}
