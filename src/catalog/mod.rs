@@ -161,6 +161,8 @@ pub struct Control {
     pub references: References,
     pub params: Vec<ParamDecl>,
     pub settings: Vec<SettingTemplate>,
+    /// Not part of any role baseline: only a profile's `include` selects it (imported controls).
+    pub include_only: bool,
 }
 
 impl Control {
@@ -376,6 +378,7 @@ const CONTROL_KEYS: &[&str] = &[
     "references",
     "params",
     "setting",
+    "include_only",
 ];
 
 fn load_file(
@@ -690,6 +693,10 @@ fn load_control(sources: &SourceMap, node: &Node, diags: &mut Diagnostics) -> Op
         .bool("short_term", diags)
         .map(|b| b.value)
         .unwrap_or(false);
+    let include_only = t
+        .bool("include_only", diags)
+        .map(|b| b.value)
+        .unwrap_or(false);
     let roles = enum_list(&mut t, "roles", Role::from_id, &Role::ids(), diags);
     let platforms = enum_list(&mut t, "platforms", Family::from_id, &Family::ids(), diags);
     let attack_steps = enum_list(
@@ -822,6 +829,7 @@ fn load_control(sources: &SourceMap, node: &Node, diags: &mut Diagnostics) -> Op
         references,
         params,
         settings,
+        include_only,
     })
 }
 

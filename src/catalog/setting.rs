@@ -1361,10 +1361,10 @@ fn check_reg_key(key: &str) -> Result<(), String> {
 }
 
 fn check_reg_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.contains(['\\', '[', ']', ';']) {
-        return Err(format!(
-            "registry value name `{name}` must be non-empty and free of `\\`, `[`, `]` and `;`"
-        ));
+    // Value names end at a NUL in registry.pol, so `\`, `[`, `]` and `;` are carried intact:
+    // UNC hardened paths such as `\\*\NETLOGON` are value names.
+    if name.is_empty() {
+        return Err("a registry value name must not be empty".into());
     }
     if name.starts_with("**") {
         return Err(format!("registry value name `{name}` must not start with `**` (reserved for registry.pol directives)"));

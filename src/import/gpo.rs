@@ -962,7 +962,7 @@ pub fn catalog_toml(import: &Import) -> String {
     );
     for c in &import.controls {
         out.push_str(&format!(
-            "\n[[control]]\nid = \"{}\"\ncategory = \"{}\"\ntier = \"easy\"\nroles = [{}]\nplatforms = [\"windows\"]\nattack_steps = [\"{}\"]\ntitle = {}\ncriterion = {}\n",
+            "\n[[control]]\nid = \"{}\"\ncategory = \"{}\"\ntier = \"easy\"\ninclude_only = true\nroles = [{}]\nplatforms = [\"windows\"]\nattack_steps = [\"{}\"]\ntitle = {}\ncriterion = {}\n",
             c.id,
             c.category.id(),
             ROLES.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join(", "),

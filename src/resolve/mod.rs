@@ -246,9 +246,10 @@ fn resolve_chain(
         .controls
         .values()
         .filter(|c| {
-            identity.is_some_and(|(role, p)| {
-                c.roles.contains(&role) && c.claims(p.family) && tiers.contains(&c.tier)
-            })
+            !c.include_only
+                && identity.is_some_and(|(role, p)| {
+                    c.roles.contains(&role) && c.claims(p.family) && tiers.contains(&c.tier)
+                })
         })
         .map(|c| (c.id.clone(), None))
         .collect();

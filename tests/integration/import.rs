@@ -180,27 +180,19 @@ fn backups(samples: &Path) -> Vec<PathBuf> {
 
 /// The entries each backup is expected to leave out, by backup folder name, and why.
 fn expected_left_out(folder: &str) -> Vec<&'static str> {
-    // The UNC hardened-path values are named `\\*\NETLOGON` and `\\*\SYSVOL`: the registry
-    // setting kind refuses `\` in a value name, although registry.pol can carry it.
-    const HARDENED: [&str; 2] = [
-        r"registry.pol Software\Policies\Microsoft\Windows\NetworkProvider\HardenedPaths\\\*\NETLOGON",
-        r"registry.pol Software\Policies\Microsoft\Windows\NetworkProvider\HardenedPaths\\\*\SYSVOL",
-    ];
+    // (UNC hardened-path values named `\\*\NETLOGON` and `\\*\SYSVOL` are imported: value
+    // names end at a NUL in registry.pol, so a backslash is carried intact.)
     match folder {
         // Firewall profile values only: all of them are imported.
         "{3AD8D9F1-7CD7-4A0B-955A-8BBB76E51E23}" => vec![],
         // LockoutDuration = -1 ("until an administrator unlocks"): security_option numbers
         // are 0 or more.
-        "{A2A38432-E322-437F-9975-B7CC7F16F4AA}" => vec![
-            HARDENED[0],
-            HARDENED[1],
-            "GptTmpl.inf [System Access] LockoutDuration",
-        ],
+        "{A2A38432-E322-437F-9975-B7CC7F16F4AA}" => {
+            vec!["GptTmpl.inf [System Access] LockoutDuration"]
+        }
         // Three REG_NONE "create the key" records for the firewall Logging keys: no setting
         // kind only creates a key.
         "{70CF3C23-9F4D-4E50-8D2A-DEAD79D5A724}" => vec![
-            HARDENED[0],
-            HARDENED[1],
             r"registry.pol Software\Policies\Microsoft\WindowsFirewall\DomainProfile\Logging\",
             r"registry.pol Software\Policies\Microsoft\WindowsFirewall\PrivateProfile\Logging\",
             r"registry.pol Software\Policies\Microsoft\WindowsFirewall\PublicProfile\Logging\",
@@ -441,4 +433,57 @@ fn compare_gpo_reports_equal_and_the_one_change() {
         n + 1
     );
     assert!(r.stdout.contains(&line), "{}", r.stdout);
+}
+
+/// Imported controls are include-only: loading their catalog folder adds nothing to a profile
+/// that does not include them (the example ATM checks exactly as before).
+#[test]
+fn imported_controls_join_only_the_profiles_that_include_them() {
+    let Some(samples) = samples_dir() else { return };
+    let backup = backups(&samples).into_iter().next().unwrap();
+    let tmp = TempDir::new("import-include-only");
+    let layer = tmp.path().join("imported.toml");
+    let r = run(&[
+        "import",
+        "gpo",
+        backup.to_str().unwrap(),
+        "--output",
+        layer.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let baselines = tmp.path().join("baselines");
+    let catalog = std::fs::read_to_string(
+        std::fs::read_dir(&baselines)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
+    assert!(catalog.contains("include_only = true"));
+    let args = [
+        "check",
+        "examples/regional-bank/branch-atm-shinjuku.toml",
+        "--format",
+        "json",
+        "--at",
+        "2026-11-27",
+    ];
+    let plain = run(&args);
+    let mut with = vec!["--baselines", baselines.to_str().unwrap()];
+    with.extend_from_slice(&args);
+    let loaded = run(&with);
+    assert_eq!(loaded.status, 0, "{}", loaded.stdout);
+    let ids = |out: &str| -> Vec<String> {
+        let v: Value = serde_json::from_str(out).unwrap();
+        v["profiles"][0]["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&plain.stdout), ids(&loaded.stdout));
+    assert!(ids(&loaded.stdout).iter().all(|id| !id.starts_with("IMP-")));
 }
