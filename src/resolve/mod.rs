@@ -541,6 +541,32 @@ fn resolve_chain(
             }
         }
     }
+    // ---- waivers that do nothing: a waiver only justifies an exclusion or a weakening
+    if identity.is_some() {
+        for (id, (w, layer)) in &waivers {
+            if !selected.contains_key(id) || w.expires.value < options.at {
+                continue;
+            }
+            let message = match w.scope {
+                WaiverScope::Exclude if !excluded.contains_key(id) => {
+                    format!("the waiver for {id} has scope \"exclude\", but {id} is not excluded; add it to `exclude` in [profile]")
+                }
+                WaiverScope::Weaken if !weakened.contains_key(id) => {
+                    format!(
+                        "the waiver for {id} has scope \"weaken\", but no parameter weakens {id}"
+                    )
+                }
+                _ => continue,
+            };
+            let mut d = Diagnostic::warning(Code::UnusedEntry, message)
+                .at(w.control.span, "this waiver has no effect");
+            if let Some(v) = via(*layer) {
+                d = d.also(v, "the layer with this waiver is extended here");
+            }
+            diags.push(d);
+        }
+    }
+
     // ---- settings
     let value_of = |name: &str| param_states.get(name).map(|p| p.value.clone());
     let mut states = Vec::new();

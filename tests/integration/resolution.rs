@@ -430,3 +430,37 @@ fn an_audit_reports_an_expired_waiver_as_a_finding() {
         }
     }
 }
+
+/// A waiver that justifies nothing (the control is neither excluded nor weakened) is a warning.
+#[test]
+fn a_waiver_without_its_exclusion_is_a_warning() {
+    let dir = crate::util::TempDir::new("idle-waiver");
+    std::fs::write(
+        dir.path().join("profile.toml"),
+        "[profile]\nrole = \"atm-terminal\"\nplatform = \"windows-10-iot-ltsc-2021\"\nmembership = \"workgroup\"\n\n[params]\nlog_collector = \"10.30.0.5\"\n\n[waivers.\"TST-REG-001\"]\nreason = \"pilot\"\napproved_by = \"security office\"\nticket = \"SEC-9\"\nscope = \"exclude\"\ncompensating_control = \"sealed ports\"\nexpires = 2027-03-31\n",
+    )
+    .unwrap();
+    let catalog = fixtures().join("catalog");
+    let run = run_in(
+        dir.path(),
+        &[
+            "--no-builtin",
+            "--baselines",
+            catalog.to_str().unwrap(),
+            "check",
+            "profile.toml",
+            "--at",
+            "2026-11-27",
+        ],
+    );
+    assert_eq!(
+        run.status, 0,
+        "a warning does not fail the check: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.starts_with("warning[unused-entry]: the waiver for TST-REG-001 has scope \"exclude\", but TST-REG-001 is not excluded; add it to `exclude` in [profile]\n  --> profile.toml:9:10\n"),
+        "{}",
+        run.stderr
+    );
+}
