@@ -397,15 +397,37 @@ fn checklist(cli: &Cli, args: &ChecklistArgs) -> CmdResult {
 
 /// `hardbase diff`: resolves the profile as an audit (an expired waiver is a finding, not an
 /// error), loads the snapshot (a file that cannot be parsed is an error at its line, exit 2),
-/// compares and prints. Exit status 0 compliant, 1 any finding, 2 an error.
+/// compares and prints. Exit status 0 compliant, 1 any finding, 2 an error. With `--gpo A B`
+/// it is `import compare-gpo A B`.
 fn diff(cli: &Cli, args: &crate::cli::DiffArgs) -> CmdResult {
+    let (profile, live_dir) = match (&args.gpo, &args.profile, &args.live) {
+        (Some(backups), _, _) => {
+            let format = match args.format {
+                DiffFormat::Text => TextOrJson::Text,
+                DiffFormat::Json => TextOrJson::Json,
+                other => {
+                    let name = clap::ValueEnum::to_possible_value(&other)
+                        .map_or(String::new(), |v| v.get_name().to_string());
+                    return Err(
+                        format!("`diff --gpo` writes text or json, not `--format {name}`").into(),
+                    );
+                }
+            };
+            let [a, b] = backups.as_slice() else {
+                return Err("--gpo takes two backup folders: --gpo A B".into());
+            };
+            return compare_gpo(a, b, format, args.output.as_deref());
+        }
+        (None, Some(profile), Some(live)) => (profile, live),
+        _ => return Err("diff needs PROFILE and --live SNAPSHOT, or --gpo A B".into()),
+    };
     let mut session = Session::new(cli);
     let options = resolve::Options {
         at: args.resolve.at.unwrap_or_else(Date::today),
         expired_waivers_are_findings: true,
     };
     let state = resolve::resolve(
-        &args.profile,
+        profile,
         &session.catalog,
         &mut session.sources,
         &options,
@@ -420,11 +442,11 @@ fn diff(cli: &Cli, args: &crate::cli::DiffArgs) -> CmdResult {
     let Some(state) = state.filter(|_| !session.diags.has_errors()) else {
         return Ok(ExitCode::from(INVALID));
     };
-    let live = match crate::snapshot::load(&args.live) {
+    let live = match crate::snapshot::load(live_dir) {
         Ok(live) => live,
         Err(e) => {
             // The file inside the snapshot folder, so the message names a path that exists.
-            let file = args.live.join(&e.file);
+            let file = live_dir.join(&e.file);
             let e = crate::snapshot::SnapshotError {
                 file: file.display().to_string(),
                 ..e
@@ -488,10 +510,10 @@ fn diff(cli: &Cli, args: &crate::cli::DiffArgs) -> CmdResult {
     })
 }
 
-/// `hardbase import gpo` and `hardbase import compare-gpo`.
+/// `hardbase import gpo`, `import compare-gpo` and `import snapshot`.
 fn import(cli: &Cli, what: &crate::cli::ImportCommand) -> CmdResult {
     use crate::cli::ImportCommand;
-    use crate::import::{self, compare, gpo};
+    use crate::import::{self, gpo};
     match what {
         ImportCommand::Gpo(args) => {
             let session = Session::new(cli);
@@ -531,25 +553,68 @@ fn import(cli: &Cli, what: &crate::cli::ImportCommand) -> CmdResult {
             };
             Ok(print(text.as_bytes()))
         }
-        ImportCommand::CompareGpo(args) => {
-            let a = import::entries(&import::read_backup(&args.a)?);
-            let b = import::entries(&import::read_backup(&args.b)?);
-            let c = compare::compare(&a, &b);
-            let (na, nb) = (args.a.display().to_string(), args.b.display().to_string());
-            let text = match args.format {
-                TextOrJson::Json => {
-                    serde_json::to_string_pretty(&compare::to_json(&c, &na, &nb))? + "\n"
-                }
-                TextOrJson::Text => compare::to_text(&c, &na, &nb),
-            };
-            let code = print(text.as_bytes());
-            Ok(if c.is_equal() {
-                code
-            } else {
-                ExitCode::from(1)
-            })
-        }
+        ImportCommand::CompareGpo(args) => compare_gpo(&args.a, &args.b, args.format, None),
+        ImportCommand::Snapshot(args) => import_snapshot(cli, args),
     }
+}
+
+/// `hardbase import compare-gpo A B` and `hardbase diff --gpo A B`: exit 0 equal, 1 different.
+fn compare_gpo(a: &Path, b: &Path, format: TextOrJson, output: Option<&Path>) -> CmdResult {
+    use crate::import::{self, compare};
+    let ea = import::entries(&import::read_backup(a)?);
+    let eb = import::entries(&import::read_backup(b)?);
+    let c = compare::compare(&ea, &eb);
+    let (na, nb) = (a.display().to_string(), b.display().to_string());
+    let text = match format {
+        TextOrJson::Json => serde_json::to_string_pretty(&compare::to_json(&c, &na, &nb))? + "\n",
+        TextOrJson::Text => compare::to_text(&c, &na, &nb),
+    };
+    let code = match output {
+        Some(path) => {
+            output::write_file(path, text.as_bytes())?;
+            ExitCode::SUCCESS
+        }
+        None => print(text.as_bytes()),
+    };
+    Ok(if c.is_equal() {
+        code
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `hardbase import snapshot`: a golden unit's snapshot turned into a proposed layer.
+fn import_snapshot(cli: &Cli, args: &crate::cli::ImportSnapshotArgs) -> CmdResult {
+    use crate::import::{gpo, printable, snapshot};
+    let session = Session::new(cli);
+    session.report();
+    if session.diags.has_errors() {
+        return Ok(ExitCode::from(INVALID));
+    }
+    let live = match crate::snapshot::load(&args.snapshot) {
+        Ok(live) => live,
+        Err(e) => {
+            let file = args.snapshot.join(&e.file).display().to_string();
+            let e = crate::snapshot::SnapshotError { file, ..e };
+            eprintln!("error[snapshot]: {}", printable(&e.to_string()));
+            return Ok(ExitCode::from(INVALID));
+        }
+    };
+    let source = args.snapshot.display().to_string();
+    let proposal = snapshot::propose(&live, &source, &session.catalog);
+    let layer = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("proposed-{}.toml", gpo::slug(&live.info.host))));
+    output::write_file(&layer, snapshot::layer_toml(&proposal).as_bytes())?;
+    let layer = layer.display().to_string();
+    let text = match args.format {
+        TextOrJson::Json => {
+            serde_json::to_string_pretty(&snapshot::report_json(&proposal, &layer))? + "\n"
+        }
+        TextOrJson::Text => snapshot::report_text(&proposal, &layer),
+    };
+    Ok(print(text.as_bytes()))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -64,7 +64,8 @@ pub enum Command {
     /// drift, missing, waived, not-collected or manual, and what is on the machine but in no
     /// profile. Exit status 0 compliant, 1 any finding (not-collected included), 2 an error.
     Diff(DiffArgs),
-    /// Turn existing Windows policy into hardbase input, or compare two GPO backups.
+    /// Turn existing Windows policy or a golden unit's snapshot into hardbase input, or compare
+    /// two GPO backups.
     #[command(subcommand)]
     Import(ImportCommand),
     /// Print a shell completion script.
@@ -195,11 +196,16 @@ pub struct ChecklistArgs {
 
 #[derive(Args, Debug)]
 pub struct DiffArgs {
-    /// The profile file.
-    pub profile: PathBuf,
+    /// The profile file (not with --gpo).
+    #[arg(required_unless_present = "gpo")]
+    pub profile: Option<PathBuf>,
     /// The snapshot folder written by the generated collector (linux/collect.sh).
-    #[arg(long, value_name = "SNAPSHOT")]
-    pub live: PathBuf,
+    #[arg(long, value_name = "SNAPSHOT", required_unless_present = "gpo")]
+    pub live: Option<PathBuf>,
+    /// Compare two GPO backups setting by setting instead, as `hardbase import compare-gpo A B`
+    /// does (format text or json). Exit status 0 equal, 1 different.
+    #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["live", "profile"])]
+    pub gpo: Option<Vec<PathBuf>>,
     /// Output format: text, JSON with stable keys, JUnit XML, SARIF 2.1.0, or the checklist
     /// filled with the results (md, csv, xlsx).
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
@@ -233,6 +239,23 @@ pub enum ImportCommand {
     Gpo(ImportGpoArgs),
     /// Compare two GPO backups setting by setting. Exit status 0 equal, 1 different.
     CompareGpo(CompareGpoArgs),
+    /// Propose a profile layer from a golden unit's snapshot (taken by the generated collector)
+    /// for review: the parameters the snapshot can fill, and as comments the listening ports
+    /// with the flows they imply, enabled services, USB devices, local administrators, features.
+    Snapshot(ImportSnapshotArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportSnapshotArgs {
+    /// The snapshot folder written by linux/collect.sh or windows/Collect-Hardbase.ps1.
+    #[arg(value_name = "SNAPSHOT")]
+    pub snapshot: PathBuf,
+    /// The layer to write (default: proposed-<host>.toml).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Format of the summary on standard output.
+    #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+    pub format: TextOrJson,
 }
 
 #[derive(Args, Debug)]

@@ -3,9 +3,10 @@
 //!
 //! The result is a [`DriftReport`]: one [`SettingResult`] per desired setting, grouped into
 //! one [`ControlResult`] per control (a control is the worst of its settings), plus what is on
-//! the machine but in no profile ([`Unexpected`]). It keeps spans, not text, so every report
-//! format (text, JSON, and later JUnit, SARIF and the filled checklist) renders the same facts
-//! and points at the same catalog and profile lines.
+//! the machine but in no profile ([`Unexpected`]), plus unified diffs of the configuration
+//! files where a file view helps ([`FileDiff`], see [`files`]). It keeps spans, not text, so
+//! every report format (text, JSON, JUnit, SARIF and the filled checklist) renders the same
+//! facts and points at the same catalog and profile lines.
 //!
 //! Three rules shape the comparisons:
 //!
@@ -20,6 +21,7 @@
 //!   [`audit_rule_canonical`]), `/proc/mounts` adds options.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::catalog::flow::{address_covers, FlowDirection};
 use crate::catalog::setting::{
@@ -33,7 +35,10 @@ use crate::load::profile::{Attestation, Waiver};
 use crate::model::{ControlState, ControlStatus, DesiredSetting, DesiredState};
 use crate::source::Span;
 
+pub mod files;
 mod windows;
+
+pub use files::FileDiff;
 
 /// hardbase's own nftables table (`table inet hardbase`).
 const NFT_FAMILY: &str = "inet";
@@ -167,12 +172,15 @@ pub struct ControlResult {
 /// What was found on the machine that no profile setting asks for.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Unexpected {
-    /// `listening-port`, `nft-accept-rule` or `usbguard-allow-rule`.
+    /// `listening-port`, `nft-accept-rule`, `usbguard-allow-rule`, `firewall-allow-rule` or
+    /// `administrator`.
     pub kind: &'static str,
     /// The thing itself, as the snapshot describes it (snapshot text: escape before printing).
     pub what: String,
     /// The control that governs this kind of thing, when the profile has one.
     pub control: Option<String>,
+    /// Why it counts as unexpected, when the kind alone does not say it.
+    pub note: Option<String>,
 }
 
 /// Everything `hardbase diff` found.
@@ -186,6 +194,9 @@ pub struct DriftReport {
     /// Worst first, then in the profile's order.
     pub controls: Vec<ControlResult>,
     pub unexpected: Vec<Unexpected>,
+    /// Unified diffs of the configuration hardbase renders against the machine's, one per
+    /// file both sides of which are known (a view of the facts above: never counted again).
+    pub file_diffs: Vec<FileDiff>,
 }
 
 impl DriftReport {
@@ -224,6 +235,33 @@ impl DriftReport {
     }
 }
 
+/// Characters that reorder or hide text without being control characters.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}'
+        | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// Makes text safe to print on a terminal: control characters and invisible format
+/// characters become `\u{…}`, and `\` becomes `\\` so the result reads back unambiguously.
+///
+/// Snapshot values are hostile input: a machine can hold a sysctl value, a file line or a
+/// process name made of terminal escape sequences. Every report escapes them with this; the
+/// drift stage itself uses it for the one rendered text it makes, [`FileDiff::unified`].
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if c.is_control() || is_invisible_format(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Compares a resolved profile with a snapshot.
 pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
     let family = state.profile.platform.family;
@@ -256,10 +294,10 @@ pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
     }
     // Worst first; the sort is stable, so equal controls keep the profile's order.
     controls.sort_by_key(|c| std::cmp::Reverse(c.status));
-    let unexpected = if family == Family::Linux {
-        unexpected(state, linux)
-    } else {
-        Vec::new()
+    let unexpected = match family {
+        Family::Linux => unexpected(state, linux),
+        Family::Windows => windows::unexpected(state, windows),
+        _ => Vec::new(),
     };
     DriftReport {
         profile: state.profile.name.clone(),
@@ -269,6 +307,7 @@ pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
         snapshot: live.info.clone(),
         controls,
         unexpected,
+        file_diffs: files::file_diffs(state, live),
     }
 }
 
@@ -966,6 +1005,15 @@ fn accept_rules(linux: &LinuxState, chain: Chain) -> impl Iterator<Item = (usize
         })
 }
 
+/// One of the accept rules hardbase writes itself in a drop chain (see [`NFT_BUILTIN_COMMENTS`]).
+fn is_builtin_rule(r: &LiveRule) -> bool {
+    r.comment
+        .as_deref()
+        .is_some_and(|c| NFT_BUILTIN_COMMENTS.contains(&c))
+        && r.ports.is_empty()
+        && r.addresses.is_empty()
+}
+
 fn live_rule_text(r: &LiveRule) -> String {
     format!(
         "accept {} {} in chain {} {} {}{}",
@@ -1189,24 +1237,13 @@ fn apply_usbguard(state: &DesiredState, linux: &LinuxState, controls: &mut [Cont
 /// allow rules the profile does not declare.
 fn unexpected(state: &DesiredState, linux: &LinuxState) -> Vec<Unexpected> {
     let mut out = Vec::new();
-    let control_of = |pred: &dyn Fn(&SettingKind) -> bool| {
-        state
-            .settings()
-            .find(|s| pred(&s.kind))
-            .map(|s| s.control.clone())
-    };
-    let firewall_control = control_of(&|k| {
+    let firewall_control = control_of(state, |k| {
         matches!(k, SettingKind::NftPolicy(p) if p.chain == Chain::Input)
             || matches!(k, SettingKind::NftRule(r) if r.chain == Chain::Input)
     });
 
     // Listening sockets: allowed when an inbound flow or an input-chain rule names the port.
-    let mut allowed: Vec<(Protocol, Vec<u16>)> = state
-        .flows
-        .iter()
-        .filter(|f| f.direction == FlowDirection::Inbound)
-        .map(|f| (f.protocol, f.ports.clone()))
-        .collect();
+    let mut allowed = inbound_flows(state);
     let mut declared_rules: Vec<usize> = Vec::new();
     for s in state.settings() {
         if let SettingKind::NftRule(r) = &s.kind {
@@ -1216,7 +1253,79 @@ fn unexpected(state: &DesiredState, linux: &LinuxState) -> Vec<Unexpected> {
             declared_rules.extend(nft_rule(r, linux).1);
         }
     }
-    for l in linux.listening.iter().flatten() {
+    out.extend(unexpected_listeners(
+        linux.listening.iter().flatten(),
+        &allowed,
+        &firewall_control,
+    ));
+
+    // Accept rules in hardbase's input chain that no profile rule accounts for.
+    for (i, r) in accept_rules(linux, Chain::Input) {
+        if is_builtin_rule(r) || declared_rules.contains(&i) {
+            continue;
+        }
+        out.push(Unexpected {
+            kind: "nft-accept-rule",
+            what: live_rule_text(r),
+            control: firewall_control.clone(),
+            note: None,
+        });
+    }
+
+    // usbguard allow rules the profile does not declare.
+    let declared: Vec<String> = state
+        .settings()
+        .filter_map(|s| match &s.kind {
+            SettingKind::UsbguardRule(r) => Some(squash(&r.rule)),
+            _ => None,
+        })
+        .collect();
+    if !declared.is_empty() {
+        let usb_control = control_of(state, |k| matches!(k, SettingKind::UsbguardRule(_)));
+        for r in linux.usbguard_rules.iter().flatten() {
+            let rule = squash(r);
+            if rule.starts_with("allow") && !declared.contains(&rule) {
+                out.push(Unexpected {
+                    kind: "usbguard-allow-rule",
+                    what: rule,
+                    control: usb_control.clone(),
+                    note: None,
+                });
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The `(protocol, ports)` of the profile's inbound flows.
+fn inbound_flows(state: &DesiredState) -> Vec<(Protocol, Vec<u16>)> {
+    state
+        .flows
+        .iter()
+        .filter(|f| f.direction == FlowDirection::Inbound)
+        .map(|f| (f.protocol, f.ports.clone()))
+        .collect()
+}
+
+/// The control of the first setting `pred` holds for.
+fn control_of(state: &DesiredState, pred: impl Fn(&SettingKind) -> bool) -> Option<String> {
+    state
+        .settings()
+        .find(|s| pred(&s.kind))
+        .map(|s| s.control.clone())
+}
+
+/// Listening TCP and UDP sockets reachable from the network (not loopback) whose port no
+/// `(protocol, ports)` in `allowed` names (no ports: every port of the protocol).
+fn unexpected_listeners<'a>(
+    listening: impl Iterator<Item = &'a crate::live::Listener>,
+    allowed: &[(Protocol, Vec<u16>)],
+    control: &Option<String>,
+) -> Vec<Unexpected> {
+    let mut out = Vec::new();
+    for l in listening {
         let proto = l.protocol.to_ascii_lowercase();
         let proto = proto.trim_end_matches('6');
         if !matches!(proto, "tcp" | "udp") || is_loopback(&l.address) {
@@ -1238,52 +1347,11 @@ fn unexpected(state: &DesiredState, linux: &LinuxState) -> Vec<Unexpected> {
                         .map(|p| format!(" ({p})"))
                         .unwrap_or_default()
                 ),
-                control: firewall_control.clone(),
+                control: control.clone(),
+                note: None,
             });
         }
     }
-
-    // Accept rules in hardbase's input chain that no profile rule accounts for.
-    for (i, r) in accept_rules(linux, Chain::Input) {
-        let builtin = r
-            .comment
-            .as_deref()
-            .is_some_and(|c| NFT_BUILTIN_COMMENTS.contains(&c))
-            && r.ports.is_empty()
-            && r.addresses.is_empty();
-        if builtin || declared_rules.contains(&i) {
-            continue;
-        }
-        out.push(Unexpected {
-            kind: "nft-accept-rule",
-            what: live_rule_text(r),
-            control: firewall_control.clone(),
-        });
-    }
-
-    // usbguard allow rules the profile does not declare.
-    let declared: Vec<String> = state
-        .settings()
-        .filter_map(|s| match &s.kind {
-            SettingKind::UsbguardRule(r) => Some(squash(&r.rule)),
-            _ => None,
-        })
-        .collect();
-    if !declared.is_empty() {
-        let usb_control = control_of(&|k| matches!(k, SettingKind::UsbguardRule(_)));
-        for r in linux.usbguard_rules.iter().flatten() {
-            let rule = squash(r);
-            if rule.starts_with("allow") && !declared.contains(&rule) {
-                out.push(Unexpected {
-                    kind: "usbguard-allow-rule",
-                    what: rule,
-                    control: usb_control.clone(),
-                });
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
     out
 }
 

@@ -17,7 +17,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{reg_data_text, squash, Outcome, Status};
+use super::{
+    control_of, inbound_flows, reg_data_text, squash, unexpected_listeners, Outcome, Status,
+    Unexpected,
+};
 use crate::catalog::setting::{
     well_known_sid, AuditSetting, AuditSubcategory, Direction, FeatureState, FirewallAction,
     FirewallProfile, FirewallRule, Hive, ListMode, OptionalFeature, Principal, Protocol, RegData,
@@ -25,6 +28,7 @@ use crate::catalog::setting::{
     WELL_KNOWN_SIDS,
 };
 use crate::live::{FirewallRuleFact, RegistryValueFact, WindowsState};
+use crate::model::DesiredState;
 
 /// `None` for kinds that are not compared on Windows (yet): they are not-collected.
 pub(super) fn compare(kind: &SettingKind, w: &WindowsState) -> Option<Outcome> {
@@ -233,14 +237,27 @@ fn security_option(o: &SecurityOption, w: &WindowsState) -> Outcome {
     let Some(have) = map.get(&o.key) else {
         return Outcome::missing().note(format!("`secedit /export` has no {}", o.key));
     };
-    let want = reg_data_text(&o.value);
-    let same = match &o.value {
-        RegData::Number(n) => have.trim().parse::<i64>().ok() == Some(*n as i64),
-        // Account names are not case-sensitive on Windows.
-        _ if o.key.starts_with("New") => have.eq_ignore_ascii_case(&want),
-        _ => *have == want,
+    let want = match &o.value {
+        RegData::Number(n) => SystemAccess::Number(*n as i64),
+        other => SystemAccess::Text(reg_data_text(other)),
     };
-    Outcome::matches(same, have.clone())
+    Outcome::matches(system_access_same(&o.key, &want, have), have.clone())
+}
+
+/// A `[System Access]` value the profile asks for.
+pub(super) enum SystemAccess {
+    Number(i64),
+    Text(String),
+}
+
+/// Whether `secedit /export` wrote the value the profile asks for: numbers as numbers, account
+/// names (`NewAdministratorName`, `NewGuestName`) without case, as Windows compares them.
+pub(super) fn system_access_same(key: &str, want: &SystemAccess, have: &str) -> bool {
+    match want {
+        SystemAccess::Number(n) => have.trim().parse::<i64>().ok() == Some(*n),
+        SystemAccess::Text(t) if key.starts_with("New") => have.eq_ignore_ascii_case(t),
+        SystemAccess::Text(t) => have == t,
+    }
 }
 
 fn principal_text(p: &Principal) -> String {
@@ -252,7 +269,7 @@ fn principal_text(p: &Principal) -> String {
 
 /// A principal as `secedit /export` writes it, as a SID: `*SID`, or a name resolved through
 /// the collected local accounts and groups and the English well-known names.
-fn exported_sid(text: &str, w: &WindowsState) -> Option<String> {
+pub(super) fn exported_sid(text: &str, w: &WindowsState) -> Option<String> {
     let t = text.trim();
     if let Some(sid) = t.strip_prefix('*') {
         return Some(sid.to_ascii_uppercase());
@@ -796,6 +813,118 @@ fn firewall_rule(r: &FirewallRule, w: &WindowsState) -> Outcome {
             .note(format!("not collected: {}", unknown.join(", ")))
     } else {
         Outcome::compliant(actual)
+    }
+}
+
+// ---------------------------------------------------------------- unexpected
+
+/// The local Administrators group.
+const ADMINISTRATORS: &str = "S-1-5-32-544";
+
+/// The built-in Administrator account: the machine's SID with RID 500.
+fn is_builtin_administrator(sid: &str) -> bool {
+    sid.starts_with("S-1-5-21-") && sid.ends_with("-500")
+}
+
+/// What is on the machine but in no profile setting:
+///
+/// * enabled inbound allow rules of the active store whose InstanceID no `firewall_rule`
+///   setting names, when the profile manages the firewall (any firewall setting);
+/// * listening TCP and UDP ports, not on loopback, that no inbound flow and no inbound allow
+///   rule of the profile opens;
+/// * members of the local Administrators group other than the built-in Administrator (RID
+///   500). No setting kind declares administrators (a `local_account` says what an account
+///   must *not* belong to), so every other member is unexpected, and says so.
+pub(super) fn unexpected(state: &DesiredState, w: &WindowsState) -> Vec<Unexpected> {
+    let mut out = Vec::new();
+    let firewall_control = control_of(state, |k| {
+        matches!(k, SettingKind::FirewallProfile(_))
+            || matches!(k, SettingKind::FirewallRule(r) if r.direction == Direction::Inbound)
+    })
+    .or_else(|| control_of(state, |k| matches!(k, SettingKind::FirewallRule(_))));
+    let rules: Vec<&FirewallRule> = state
+        .settings()
+        .filter_map(|s| match &s.kind {
+            SettingKind::FirewallRule(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+
+    // Inbound allow rules the profile does not declare.
+    if firewall_control.is_some() {
+        for f in w.firewall_rules.iter().flatten() {
+            let allows_inbound =
+                f.enabled == 1 && f.direction == 1 && matches!(f.action, ACTION_ALLOW | 3);
+            if allows_inbound && !rules.iter().any(|r| r.name == f.id) {
+                out.push(Unexpected {
+                    kind: "firewall-allow-rule",
+                    what: format!("{} \"{}\": {}", f.id, f.display_name, rule_actual(f)),
+                    control: firewall_control.clone(),
+                    note: None,
+                });
+            }
+        }
+    }
+
+    // Listening ports: allowed when an inbound flow or an inbound allow rule opens the port.
+    let mut allowed = inbound_flows(state);
+    for r in &rules {
+        if r.direction == Direction::Inbound && r.action == FirewallAction::Allow {
+            allowed.push((r.protocol, r.local_ports.clone()));
+        }
+    }
+    out.extend(unexpected_listeners(
+        w.listening.iter().flatten(),
+        &allowed,
+        &firewall_control,
+    ));
+
+    // Local administrators.
+    let admins = w
+        .groups
+        .iter()
+        .flatten()
+        .find(|g| g.sid.eq_ignore_ascii_case(ADMINISTRATORS));
+    if let Some(group) = admins {
+        let account_control = control_of(state, |k| matches!(k, SettingKind::LocalAccount(_)))
+            .or_else(|| control_of(state, |k| matches!(k, SettingKind::UserRight(_))));
+        for sid in &group.members {
+            if is_builtin_administrator(sid) {
+                continue;
+            }
+            out.push(Unexpected {
+                kind: "administrator",
+                what: format!(
+                    "{} in Administrators ({ADMINISTRATORS})",
+                    member_text(sid, w)
+                ),
+                control: account_control.clone(),
+                note: Some("no administrators declared by the profile".into()),
+            });
+        }
+    }
+    out
+}
+
+/// A group member by SID, with its name when a collected account, group or well-known SID has it.
+fn member_text(sid: &str, w: &WindowsState) -> String {
+    let name = w
+        .users
+        .iter()
+        .flatten()
+        .find(|u| u.sid.eq_ignore_ascii_case(sid))
+        .map(|u| u.name.clone())
+        .or_else(|| {
+            w.groups
+                .iter()
+                .flatten()
+                .find(|g| g.sid.eq_ignore_ascii_case(sid))
+                .map(|g| g.name.clone())
+        })
+        .or_else(|| well_known_sid(sid).map(str::to_string));
+    match name {
+        Some(n) if !n.is_empty() => format!("{sid} ({n})"),
+        _ => sid.to_string(),
     }
 }
 

@@ -13,6 +13,7 @@
 
 pub mod compare;
 pub mod gpo;
+pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 

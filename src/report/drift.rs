@@ -12,31 +12,9 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use crate::drift::{ControlResult, DriftReport, SettingResult, Status, Unexpected};
+pub use crate::drift::escape;
+use crate::drift::{ControlResult, DriftReport, FileDiff, SettingResult, Status, Unexpected};
 use crate::source::{SourceMap, Span};
-
-/// Characters that reorder or hide text without being control characters.
-fn is_invisible_format(c: char) -> bool {
-    matches!(c,
-        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}'
-        | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-}
-
-/// Makes text safe to print on a terminal: control characters and invisible format
-/// characters become `\u{…}`, and `\` becomes `\\` so the result reads back unambiguously.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c == '\\' {
-            out.push_str("\\\\");
-        } else if c.is_control() || is_invisible_format(c) {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 fn paint(text: &str, status: Status, color: bool) -> String {
     if !color {
@@ -75,6 +53,10 @@ pub fn to_text(report: &DriftReport, sources: &SourceMap, color: bool) -> String
         out.push('\n');
         control_text(&mut out, c, sources, color);
     }
+    for d in report.file_diffs.iter().filter(|d| d.has_changes()) {
+        out.push('\n');
+        file_diff_text(&mut out, d, color);
+    }
     if !report.unexpected.is_empty() {
         out.push('\n');
         let _ = writeln!(
@@ -106,17 +88,42 @@ pub fn to_text(report: &DriftReport, sources: &SourceMap, color: bool) -> String
     out
 }
 
-/// An unexpected thing as the text report lists it: kind, what (escaped), `[control]`.
+/// An unexpected thing as the text report lists it: kind, what (escaped), `[control]`, and
+/// why, when the kind does not say it.
 pub fn unexpected_text(u: &Unexpected) -> String {
     format!(
-        "{} {}{}",
+        "{} {}{}{}",
         u.kind,
         escape(&u.what),
         u.control
             .as_ref()
             .map(|c| format!(" [{}]", escape(c)))
+            .unwrap_or_default(),
+        u.note
+            .as_ref()
+            .map(|n| format!(" ({})", escape(n)))
             .unwrap_or_default()
     )
+}
+
+/// A file diff: a title line, then the unified diff (already escaped by the drift stage), its
+/// `-`/`+` lines coloured like drift when asked.
+fn file_diff_text(out: &mut String, d: &FileDiff, color: bool) {
+    let _ = writeln!(
+        out,
+        "{} {} (hardbase's rendering against the machine's):",
+        paint("[file]", Status::Drift, color),
+        escape(&d.name)
+    );
+    for line in d.unified.lines() {
+        let painted = match line.chars().next() {
+            Some('-' | '+') if !line.starts_with("---") && !line.starts_with("+++") => {
+                paint(line, Status::Drift, color)
+            }
+            _ => line.to_string(),
+        };
+        let _ = writeln!(out, "  {painted}");
+    }
 }
 
 fn or_unknown(text: &str) -> &str {
@@ -266,6 +273,14 @@ pub fn to_json(report: &DriftReport, sources: &SourceMap) -> Value {
             "kind": u.kind,
             "what": u.what,
             "control": u.control,
+            "note": u.note,
+        })).collect::<Vec<_>>(),
+        "file_diffs": report.file_diffs.iter().map(|d| json!({
+            "name": d.name,
+            "expected_label": d.expected_label,
+            "actual_label": d.actual_label,
+            "changed": d.has_changes(),
+            "unified": d.unified,
         })).collect::<Vec<_>>(),
     })
 }

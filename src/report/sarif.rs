@@ -76,7 +76,12 @@ pub fn to_sarif(report: &DriftReport, state: &DesiredState, sources: &SourceMap)
             "ruleIndex": index,
             "kind": "fail",
             "level": level(Status::Unexpected),
-            "message": { "text": format!("unexpected {} on the machine, in no profile setting: {}", u.kind, u.what) },
+            "message": { "text": format!(
+                "unexpected {} on the machine, in no profile setting: {}{}",
+                u.kind,
+                u.what,
+                u.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+            ) },
             "locations": locations,
             "properties": { "status": Status::Unexpected.id(), "unexpectedKind": u.kind },
         }));

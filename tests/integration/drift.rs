@@ -17,13 +17,13 @@ use hardbase::source::SourceMap;
 
 use crate::util::{self, TempDir};
 
-fn kiosk_path() -> PathBuf {
+pub(crate) fn kiosk_path() -> PathBuf {
     util::root().join("examples/regional-bank/lobby-kiosk.toml")
 }
 
 /// Resolves a profile as `hardbase diff` does (an expired waiver is a finding), with the
 /// built-in catalog or a test catalog folder.
-fn resolve_audit(path: &Path, catalog_dir: Option<&Path>) -> (DesiredState, SourceMap) {
+pub(crate) fn resolve_audit(path: &Path, catalog_dir: Option<&Path>) -> (DesiredState, SourceMap) {
     let mut sources = SourceMap::new();
     let mut diags = Diagnostics::new();
     let dirs: Vec<&Path> = catalog_dir.into_iter().collect();
@@ -68,7 +68,7 @@ fn chain_name(c: Chain) -> &'static str {
 }
 
 /// A machine on which every setting of `state` holds, as the collector would describe it.
-fn compliant_live(state: &DesiredState) -> LiveState {
+pub(crate) fn compliant_live(state: &DesiredState) -> LiveState {
     let mut live = LiveState::default();
     live.info.host = "kiosk-umeda-01".into();
     live.info.family = "linux".into();

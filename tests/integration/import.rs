@@ -487,3 +487,71 @@ fn imported_controls_join_only_the_profiles_that_include_them() {
     assert_eq!(ids(&plain.stdout), ids(&loaded.stdout));
     assert!(ids(&loaded.stdout).iter().all(|id| !id.starts_with("IMP-")));
 }
+
+/// `hardbase diff --gpo A B` is `hardbase import compare-gpo A B`: the same output and exit
+/// status, text and JSON; it excludes a profile and --live, and takes exactly two folders.
+#[test]
+fn diff_gpo_is_compare_gpo() {
+    let Some(samples) = samples_dir() else { return };
+    let backup = backups(&samples)
+        .into_iter()
+        .find(|b| b.to_string_lossy().contains("{A2A38432"))
+        .unwrap();
+    let tmp = TempDir::new("diff-gpo");
+    let copy = tmp.path().join("copy");
+    copy_dir(&backup, &copy);
+    let pol = copy.join("DomainSysvol/GPO/Machine/registry.pol");
+    let mut entries = registry_pol::parse(&std::fs::read(&pol).unwrap()).unwrap();
+    entries.pop();
+    std::fs::write(&pol, registry_pol::write(&entries).unwrap()).unwrap();
+    let (a, b) = (backup.to_str().unwrap(), copy.to_str().unwrap());
+    for (x, y, status) in [(a, a, 0), (a, b, 1)] {
+        for format in ["text", "json"] {
+            let compare = run(&["import", "compare-gpo", x, y, "--format", format]);
+            let diff = run(&["diff", "--gpo", x, y, "--format", format]);
+            assert_eq!(compare.status, status, "{}", compare.stderr);
+            assert_eq!(diff.status, status, "{}", diff.stderr);
+            assert_eq!(diff.stdout, compare.stdout);
+        }
+    }
+    let r = run(&["diff", "--gpo", a, b]);
+    assert!(
+        r.stdout.contains("1 only in A, 0 only in B"),
+        "{}",
+        r.stdout
+    );
+    let out = tmp.path().join("gpo-diff.json");
+    let r = run(&[
+        "diff",
+        "--gpo",
+        a,
+        b,
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status, 1);
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(doc["only_in_a"].as_array().unwrap().len(), 1);
+
+    let profile = "examples/regional-bank/branch-atm-shinjuku.toml";
+    for (args, message) in [
+        (vec!["diff", profile, "--gpo", a, b], "cannot be used with"),
+        (
+            vec!["diff", "--gpo", a, b, "--live", b],
+            "cannot be used with",
+        ),
+        (vec!["diff", "--gpo", a], "2 values required"),
+        (vec!["diff", profile], "--live <SNAPSHOT>"),
+        (vec!["diff"], "<PROFILE>"),
+        (
+            vec!["diff", "--gpo", a, b, "--format", "sarif"],
+            "`diff --gpo` writes text or json, not `--format sarif`",
+        ),
+    ] {
+        let r = run(&args);
+        assert_eq!(r.status, 2, "{args:?}: {}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains(message), "{args:?}: {}", r.stderr);
+    }
+}

@@ -252,7 +252,7 @@ fn the_real_secedit_export_and_auditpol_backup_parse() {
 
 /// JSON as Windows PowerShell 5.1 `ConvertTo-Json` writes it: CRLF, four-space indentation,
 /// two spaces after the colon, `'` `<` `>` `&` as `\u0027` `\u003c` `\u003e` `\u0026`.
-fn ps51_json(value: &serde_json::Value) -> String {
+pub(crate) fn ps51_json(value: &serde_json::Value) -> String {
     let pretty = serde_json::to_string_pretty(value).unwrap();
     let mut out = String::new();
     for line in pretty.lines() {
@@ -270,7 +270,11 @@ fn ps51_json(value: &serde_json::Value) -> String {
 }
 
 /// Writes the files and a snapshot.json that records them, as the collector does.
-fn write_snapshot(dir: &Path, files: &[(&str, Vec<u8>)], not_collected: serde_json::Value) {
+pub(crate) fn write_snapshot(
+    dir: &Path,
+    files: &[(&str, Vec<u8>)],
+    not_collected: serde_json::Value,
+) {
     use sha2::{Digest, Sha256};
     std::fs::create_dir_all(dir).unwrap();
     let mut listed = serde_json::Map::new();
@@ -347,7 +351,7 @@ fn auditpol_backup(state: &DesiredState) -> String {
     out
 }
 
-fn sample_files() -> Vec<(&'static str, Vec<u8>)> {
+pub(crate) fn sample_files() -> Vec<(&'static str, Vec<u8>)> {
     let rules = serde_json::json!([
         {"InstanceID": "HB-NTP-OUT", "DisplayName": "NTP", "Group": "", "Enabled": 1, "Direction": 2, "Action": 2, "Profiles": 0,
          "PolicyStoreSource": "GroupPolicy (LGPO)", "Protocol": "UDP", "LocalPort": ["Any"], "RemotePort": ["123"], "IcmpType": ["Any"],
