@@ -22,7 +22,7 @@ use hardbase::target::windows::gpttmpl_inf::InfValue;
 use hardbase::target::windows::policy;
 
 use crate::drift::{compliant_live, kiosk_path, resolve_audit};
-use crate::util::{self, in_ci, require_tool, TempDir};
+use crate::util::{self, in_ci, is_root, require_tool, TempDir};
 
 fn file_diff<'a>(report: &'a DriftReport, name: &str) -> &'a FileDiff {
     report
@@ -240,13 +240,6 @@ fn the_nft_table_as_rendered_has_no_diff_and_one_changed_port_is_one_line_pair()
             .replace("dport 22 ", "dport 2222 ")
     );
     assert!(!file_diff(&report, "/etc/ssh/sshd_config.d/00-hardbase.conf").has_changes());
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// The real thing: the kiosk's ruleset loaded in a network namespace and read back with

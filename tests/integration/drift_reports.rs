@@ -12,7 +12,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::util::{self, in_ci, python_with, require_tool, run_in, run_python, TempDir};
+use crate::util::{self, in_ci, is_root, python_with, require_tool, run_in, run_python, TempDir};
 
 /// A sysctl value with a terminal escape, a bell and a leading formula character.
 const HOSTILE: &str = "=1+2\u{1b}[31mred\u{7}";
@@ -708,13 +708,6 @@ impl Drop for Netns {
             .args(["netns", "del", &self.name])
             .output();
     }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// The nft settings of a JSON report: target → status.

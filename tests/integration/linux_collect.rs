@@ -17,7 +17,7 @@ use hardbase::snapshot::{self, linux};
 use hardbase::target::linux::{collect, nftables};
 use proptest::prelude::*;
 
-use crate::util::{in_ci, require_tool, resolve_profile, root, TempDir};
+use crate::util::{in_ci, is_root, require_tool, resolve_profile, root, TempDir};
 
 fn kiosk() -> DesiredState {
     resolve_profile(&root().join("examples/regional-bank/lobby-kiosk.toml")).unwrap()
@@ -32,13 +32,6 @@ fn linux_examples() -> Vec<DesiredState> {
         .iter()
         .all(|s| s.profile.platform.family == Family::Linux));
     out
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 #[test]

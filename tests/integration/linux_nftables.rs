@@ -15,7 +15,9 @@ use hardbase::catalog::taxonomy::Family;
 use hardbase::model::DesiredState;
 use hardbase::target::linux::nftables;
 
-use crate::util::{in_ci, python_with, require_tool, resolve_profile, root, run_in, TempDir};
+use crate::util::{
+    in_ci, is_root, python_with, require_tool, resolve_profile, root, run_in, TempDir,
+};
 
 /// The Linux example profiles, resolved.
 fn linux_examples() -> Vec<(PathBuf, DesiredState)> {
@@ -65,13 +67,6 @@ fn ruleset_text(state: &DesiredState) -> String {
         format!("{}\n", nftables::INCLUDE_LINE)
     );
     String::from_utf8(files[0].bytes.clone()).unwrap()
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn assert_ok(what: &str, out: &Output) {
