@@ -364,6 +364,45 @@ snapshot_targets! {
     fuzz_snapshot_group => "group.txt",
 }
 
+/// Every Windows snapshot parser, seeded with files in the collector's format and with the
+/// real `secedit /export` and `auditpol /backup` samples when they are present.
+#[test]
+#[ignore = "fuzzing: run with fuzz/run.sh"]
+fn fuzz_snapshot_windows() {
+    let mut seeds: Vec<(&str, Vec<u8>)> = crate::windows_collect::sample_files();
+    seeds.push(("registry.json", br#"[{"Hive":"HKLM","Key":"SOFTWARE\\X","Name":"A","Present":true,"Type":4,"TypeName":"DWord","Data":["1"]}]"#.to_vec()));
+    let samples = root().join("../shared/samples/windows");
+    for (name, rel) in [
+        ("secedit.inf", "secedit-export-jebr"),
+        ("auditpol.csv", "auditpol-backup-sos"),
+    ] {
+        for entry in walkdir::WalkDir::new(samples.join(rel))
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            if entry.file_type().is_file() {
+                seeds.push((name, std::fs::read(entry.path()).unwrap()));
+            }
+        }
+    }
+    for file in hardbase::snapshot::windows::FILES {
+        let mine: Vec<Vec<u8>> = seeds
+            .iter()
+            .filter(|(n, _)| n == file)
+            .map(|(_, b)| b.clone())
+            .collect();
+        let mine = if mine.is_empty() {
+            vec![b"[]".to_vec()]
+        } else {
+            mine
+        };
+        fuzz(&format!("snapshot_windows_{file}"), mine, |b| {
+            let mut state = hardbase::live::WindowsState::default();
+            let _ = hardbase::snapshot::windows::parse(file, b, &mut state);
+        });
+    }
+}
+
 #[test]
 fn fuzz_snapshot_files_cover_every_parser() {
     // Not a fuzz target: fails when the collector contract gains a file the harness misses.
