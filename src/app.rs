@@ -627,6 +627,15 @@ pub fn profile_artifacts(
     state: &DesiredState,
     session: &Session,
 ) -> Result<output::TreeFiles, Box<dyn std::error::Error>> {
+    signed_profile_artifacts(state, session, None)
+}
+
+/// [`profile_artifacts`], with the PowerShell scripts signed before the manifest is computed.
+fn signed_profile_artifacts(
+    state: &DesiredState,
+    session: &Session,
+    signer: Option<&crate::sign::Signer>,
+) -> Result<output::TreeFiles, Box<dyn std::error::Error>> {
     let mut files: Vec<(String, Vec<u8>)> = crate::target::emit(state)?;
     for (lang, suffix) in [(Lang::Ja, ""), (Lang::En, ".en")] {
         files.push((
@@ -652,6 +661,9 @@ pub fn profile_artifacts(
         (serde_json::to_string_pretty(&desired)? + "\n").into_bytes(),
     ));
     files.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(signer) = signer {
+        signer.sign_scripts(&mut files)?;
+    }
     let inputs: Vec<serde_json::Value> = state
         .profile
         .layers
@@ -677,7 +689,7 @@ pub fn profile_artifacts(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let manifest = serde_json::json!({
+    let mut manifest = serde_json::json!({
         "generator": "hardbase",
         "version": env!("CARGO_PKG_VERSION"),
         "profile": state.profile.name,
@@ -691,6 +703,17 @@ pub fn profile_artifacts(
             "size": bytes.len(),
         })).collect::<Vec<_>>(),
     });
+    if let (Some(signer), Some(obj)) = (signer, manifest.as_object_mut()) {
+        obj.insert(
+            "signatures".into(),
+            serde_json::json!({
+                "scripts": "Authenticode (osslsigncode), SHA-256",
+                "signing_time": signer.signing_time(),
+                "note": "the .ps1 hashes are of the signed files; without SOURCE_DATE_EPOCH \
+                         (signing_time null) the signing time differs from build to build",
+            }),
+        );
+    }
     files.push((
         output::MANIFEST.into(),
         (serde_json::to_string_pretty(&manifest)? + "\n").into_bytes(),
@@ -719,11 +742,12 @@ fn build(cli: &Cli, args: &BuildArgs) -> CmdResult {
     if session.diags.has_errors() {
         return Ok(ExitCode::from(INVALID));
     }
+    let signer = args.sign.then(|| sign_with(args)).transpose()?;
     let mut trees = Vec::new();
     for state in states.iter().flatten() {
         trees.push((
             state.profile.name.clone(),
-            profile_artifacts(state, &session)?,
+            signed_profile_artifacts(state, &session, signer.as_ref())?,
         ));
     }
     for (name, files) in &trees {
@@ -738,11 +762,37 @@ fn build(cli: &Cli, args: &BuildArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The signer `build --sign` asked for.
+fn sign_with(args: &BuildArgs) -> Result<crate::sign::Signer, String> {
+    use crate::sign::Credentials;
+    let credentials = match (&args.sign_cert, &args.sign_key, &args.sign_pkcs12) {
+        (Some(cert), Some(key), None) => Credentials::CertKey {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        (None, None, Some(file)) => Credentials::Pkcs12 { file: file.clone() },
+        _ => {
+            return Err(
+                "--sign needs --sign-cert FILE with --sign-key FILE, or --sign-pkcs12 FILE".into(),
+            )
+        }
+    };
+    crate::sign::Signer::new(
+        credentials,
+        args.sign_password_env.as_deref(),
+        args.sign_timestamp.clone(),
+    )
+}
+
 fn verify(args: &VerifyArgs) -> CmdResult {
+    let checker = args
+        .check_signatures
+        .then(|| crate::sign::Checker::new(args.ca.clone()))
+        .transpose()?;
     let mut results = Vec::new();
     for dir in &args.dirs {
         for folder in crate::verify::folders(dir)? {
-            results.push(crate::verify::verify(&folder)?);
+            results.push(crate::verify::verify(&folder, checker.as_ref())?);
         }
     }
     let ok = results.iter().all(|r| r.ok());
@@ -762,6 +812,19 @@ fn verify(args: &VerifyArgs) -> CmdResult {
                     for path in list {
                         out.push_str(&format!("{what}: {}/{path}\n", r.folder));
                     }
+                }
+                for s in &r.signatures {
+                    let checked = match (s.verified, &s.problem) {
+                        (Some(true), _) => ", signature verified".to_string(),
+                        (Some(false), Some(why)) => format!(", signature INVALID: {why}"),
+                        _ => String::new(),
+                    };
+                    out.push_str(&format!(
+                        "{}: {}/{}{checked}\n",
+                        s.state.as_str(),
+                        r.folder,
+                        s.path
+                    ));
                 }
                 let verdict = if r.ok() { "verified" } else { "DIFFERS" };
                 out.push_str(&format!(

@@ -117,6 +117,27 @@ pub struct BuildArgs {
     /// Replace output folders even if they were not written by hardbase.
     #[arg(long)]
     pub force: bool,
+    /// Sign every generated PowerShell script with Authenticode (needs osslsigncode and
+    /// --sign-cert with --sign-key, or --sign-pkcs12). Without SOURCE_DATE_EPOCH the signing
+    /// time makes signed scripts differ from build to build.
+    #[arg(long)]
+    pub sign: bool,
+    /// The code-signing certificate (PEM or DER).
+    #[arg(long, value_name = "FILE", requires_all = ["sign", "sign_key"], conflicts_with = "sign_pkcs12")]
+    pub sign_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["sign", "sign_cert"])]
+    pub sign_key: Option<PathBuf>,
+    /// A PKCS#12 file holding the code-signing certificate and its key.
+    #[arg(long, value_name = "FILE", requires = "sign")]
+    pub sign_pkcs12: Option<PathBuf>,
+    /// The environment variable that holds the PKCS#12 or key password (the password itself
+    /// is never given on the command line).
+    #[arg(long, value_name = "VAR", requires = "sign")]
+    pub sign_password_env: Option<String>,
+    /// An RFC 3161 time-stamp authority to countersign with (off by default; needs network).
+    #[arg(long, value_name = "URL", requires = "sign")]
+    pub sign_timestamp: Option<String>,
     #[command(flatten)]
     pub resolve: ResolveArgs,
 }
@@ -128,6 +149,13 @@ pub struct VerifyArgs {
     pub dirs: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
+    /// Also verify each PowerShell script's Authenticode signature with osslsigncode; an
+    /// unsigned or invalid script makes verification fail.
+    #[arg(long)]
+    pub check_signatures: bool,
+    /// Trusted certificates (PEM) for --check-signatures; default: osslsigncode's CA bundle.
+    #[arg(long, value_name = "FILE", requires = "check_signatures")]
+    pub ca: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -25,6 +25,7 @@ pub mod model;
 pub mod output;
 pub mod report;
 pub mod resolve;
+pub mod sign;
 pub mod snapshot;
 pub mod source;
 pub mod target;

@@ -1,7 +1,9 @@
 //! `hardbase verify`: a built folder against its manifest.
 //!
 //! A pipeline runs this before applying anything: every artefact the manifest lists must be
-//! present with the recorded SHA-256 and size, and no file may have been added.
+//! present with the recorded SHA-256 and size, and no file may have been added. Each
+//! PowerShell script is reported signed or unsigned; with a [`Checker`] its Authenticode
+//! signature must also verify.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -10,6 +12,20 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::output::MANIFEST;
+use crate::sign::{Checker, SignatureState};
+
+/// The signature of one PowerShell script.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ScriptSignature {
+    pub path: String,
+    pub state: SignatureState,
+    /// Whether the signature verified, when signatures were checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// Why it did not verify.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
 
 /// What verification found for one profile folder.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -20,11 +36,16 @@ pub struct Verification {
     pub changed: Vec<String>,
     pub missing: Vec<String>,
     pub extra: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<ScriptSignature>,
 }
 
 impl Verification {
     pub fn ok(&self) -> bool {
-        self.changed.is_empty() && self.missing.is_empty() && self.extra.is_empty()
+        self.changed.is_empty()
+            && self.missing.is_empty()
+            && self.extra.is_empty()
+            && self.signatures.iter().all(|s| s.verified != Some(false))
     }
 }
 
@@ -57,8 +78,8 @@ fn hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Verifies one profile folder.
-pub fn verify(folder: &Path) -> Result<Verification, String> {
+/// Verifies one profile folder; `checker` also verifies the scripts' signatures.
+pub fn verify(folder: &Path, checker: Option<&Checker>) -> Result<Verification, String> {
     let manifest_path = folder.join(MANIFEST);
     let text = std::fs::read_to_string(&manifest_path)
         .map_err(|e| format!("cannot read {}: {e}", manifest_path.display()))?;
@@ -85,6 +106,7 @@ pub fn verify(folder: &Path) -> Result<Verification, String> {
         changed: Vec::new(),
         missing: Vec::new(),
         extra: Vec::new(),
+        signatures: Vec::new(),
     };
     let mut listed = BTreeSet::new();
     for a in artifacts {
@@ -107,10 +129,17 @@ pub fn verify(folder: &Path) -> Result<Verification, String> {
         listed.insert(rel.to_string());
         let path = rel.split('/').fold(folder.to_path_buf(), |p, c| p.join(c));
         result.checked += 1;
-        match std::fs::read(&path) {
-            Ok(bytes) if bytes.len() as u64 == size && hex(&bytes) == sha => {}
-            Ok(_) => result.changed.push(rel.to_string()),
-            Err(_) => result.missing.push(rel.to_string()),
+        let Ok(bytes) = std::fs::read(&path) else {
+            result.missing.push(rel.to_string());
+            continue;
+        };
+        if bytes.len() as u64 != size || hex(&bytes) != sha {
+            result.changed.push(rel.to_string());
+        }
+        if rel.ends_with(".ps1") {
+            result
+                .signatures
+                .push(script_signature(rel, &path, &bytes, checker));
         }
     }
     for entry in walkdir::WalkDir::new(folder)
@@ -131,4 +160,23 @@ pub fn verify(folder: &Path) -> Result<Verification, String> {
         }
     }
     Ok(result)
+}
+
+fn script_signature(
+    rel: &str,
+    path: &Path,
+    bytes: &[u8],
+    checker: Option<&Checker>,
+) -> ScriptSignature {
+    let state = crate::sign::state(bytes);
+    let checked = checker.map(|c| match state {
+        SignatureState::Unsigned => Err("the script is not signed".to_string()),
+        SignatureState::Signed => c.check(path),
+    });
+    ScriptSignature {
+        path: rel.to_string(),
+        state,
+        verified: checked.as_ref().map(Result::is_ok),
+        problem: checked.and_then(Result::err),
+    }
 }

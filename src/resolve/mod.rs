@@ -9,10 +9,12 @@
 //!    plus `include`, minus `exclude` (which needs a waiver);
 //! 4. check waivers (expiry as of `--at`) and attestations;
 //! 5. type-check parameters and find missing required ones and unwaived weakening;
-//! 6. instantiate every setting with the parameter values and find conflicts.
+//! 6. instantiate every setting with the parameter values and find conflicts;
+//! 7. refuse lockdowns that break the terminal ([`flows`], [`lockdown`]).
 
 pub mod chain;
 mod flows;
+mod lockdown;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -752,6 +754,7 @@ fn resolve_chain(
         let workgroup = membership != Some(crate::catalog::taxonomy::Membership::Domain);
         flows::check_admin_path(&flow_instances, &states, workgroup, leaf.header, diags);
     }
+    lockdown::check(&states, &param_states, diags);
     let (role, platform) = identity.filter(|_| ok)?;
     Some(DesiredState {
         profile: ProfileInfo {

@@ -168,10 +168,9 @@ const AUDIT_HEADER: [&str; 7] = [
 ];
 
 /// Kinds that no registry.pol, GptTmpl.inf or audit.csv carries: Apply makes them.
-const APPLY_ONLY_KINDS: [&str; 8] = [
+const APPLY_ONLY_KINDS: [&str; 7] = [
     "optional_feature",
     "local_account",
-    "applocker",
     "wdac_policy",
     "boot_setting",
     "kiosk_shell",
@@ -193,6 +192,9 @@ enum WantData {
     Exact(Value),
     /// The REG_SZ rule string (MS-GPFAS 2.2.2.19) of this `firewall_rule` setting.
     Rule(Value),
+    /// The AppLocker rule XML of this rule, in a subkey named by its lower-case GUID, which
+    /// is also the rule's `Id` (`key` is the collection key).
+    AppLockerRule(Value),
 }
 
 /// What the profile asks each file to hold.
@@ -418,6 +420,92 @@ fn firewall_profile(v: &Value, out: &mut Vec<Want>) {
     }
 }
 
+/// AppLocker in registry.pol (windows-lockdown.md section 7): `SrpV2\<Collection>` with
+/// `EnforcementMode` (0 AuditOnly, 1 Enabled) and `AllowWindows` 0, and per rule a subkey named
+/// by the rule id whose `Value` is the rule XML.
+fn applocker(v: &Value, out: &mut Vec<Want>) {
+    let collection = match text(v, "collection") {
+        "exe" => "Exe",
+        "dll" => "Dll",
+        "script" => "Script",
+        "msi" => "Msi",
+        "appx" => "Appx",
+        other => panic!("the oracle does not know AppLocker collection {other}"),
+    };
+    let key = format!(r"Software\Policies\Microsoft\Windows\SrpV2\{collection}");
+    let mode = match text(v, "mode") {
+        "audit_only" => 0,
+        "enforce" => 1,
+        other => panic!("the oracle does not know AppLocker mode {other}"),
+    };
+    out.push(dword(&key, "EnforcementMode", mode));
+    out.push(dword(&key, "AllowWindows", 0));
+    for rule in list(v, "rules") {
+        out.push(Want {
+            key: key.clone(),
+            value: "Value".into(),
+            ty: REG_SZ,
+            data: WantData::AppLockerRule(rule.clone()),
+        });
+    }
+}
+
+/// XML attribute text: markup characters and attribute white space as references.
+fn xml_attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+        .replace('\t', "&#9;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+}
+
+/// The rule XML AppLocker stores for `rule` under the id `id`.
+fn applocker_rule_xml(id: &str, rule: &Value) -> String {
+    let name = xml_attribute(text(rule, "description"));
+    let sid = text(&rule["principal"], "sid");
+    let action = if text(rule, "action") == "allow" {
+        "Allow"
+    } else {
+        "Deny"
+    };
+    let (element, condition) = match rule.get("path").and_then(Value::as_str) {
+        Some(path) => (
+            "FilePathRule",
+            format!(r#"<FilePathCondition Path="{}"/>"#, xml_attribute(path)),
+        ),
+        None => (
+            "FilePublisherRule",
+            format!(
+                r#"<FilePublisherCondition PublisherName="{}" ProductName="*" BinaryName="*"><BinaryVersionRange LowSection="*" HighSection="*"/></FilePublisherCondition>"#,
+                xml_attribute(text(rule, "publisher"))
+            ),
+        ),
+    };
+    format!(
+        r#"<{element} Id="{id}" Name="{name}" Description="{name}" UserOrGroupSid="{sid}" Action="{action}"><Conditions>{condition}</Conditions></{element}>"#
+    )
+}
+
+/// The rule id in `<collection key>\<id>`: a lower-case GUID without braces.
+fn applocker_rule_id<'a>(collection_key: &str, key: &'a str) -> Option<&'a str> {
+    let id = key
+        .get(..collection_key.len())
+        .filter(|k| k.eq_ignore_ascii_case(collection_key))
+        .and_then(|_| key[collection_key.len()..].strip_prefix('\\'))?;
+    let shape = id.len() == 36
+        && id.char_indices().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_digit() || ('a'..='f').contains(&c)
+            }
+        });
+    shape.then_some(id)
+}
+
 /// The firewall schema version for a build: 0x021E (v2.30) from 1903 (18362), else 0x021D.
 fn firewall_version(build: u32) -> u64 {
     if build >= 18362 {
@@ -488,6 +576,15 @@ fn expected(state: &Value) -> Expected {
                     number(v, "max_size_kb"),
                 )),
                 "device_install" => device_install(v, &mut e.machine),
+                // A rule naming a local account needs its SID: Apply sets that collection.
+                "applocker"
+                    if list(v, "rules")
+                        .iter()
+                        .all(|r| r["principal"]["type"] == "well-known-sid") =>
+                {
+                    applocker(v, &mut e.machine)
+                }
+                "applocker" => {}
                 "removable_storage" => removable_storage(v, &mut e.machine),
                 "bitlocker" => bitlocker(v, &mut e.machine),
                 "security_option" => {
@@ -675,6 +772,13 @@ impl Want {
             got[2].as_u64().unwrap_or_default(),
             &got[3],
         );
+        if let WantData::AppLockerRule(rule) = &self.data {
+            return applocker_rule_id(&self.key, key).is_some_and(|id| {
+                value == self.value
+                    && u64::from(self.ty) == ty
+                    && data.as_str() == Some(applocker_rule_xml(id, rule).as_str())
+            });
+        }
         self.key.eq_ignore_ascii_case(key)
             && same_value_name(&self.value, value)
             && u64::from(self.ty) == ty
@@ -683,6 +787,7 @@ impl Want {
                 WantData::Rule(rule) => data
                     .as_str()
                     .is_some_and(|t| rule_problems(rule, build, t).is_empty()),
+                WantData::AppLockerRule(_) => false,
             }
     }
 
@@ -709,6 +814,11 @@ impl Want {
                     self.key, self.value
                 )
             }
+            WantData::AppLockerRule(rule) => format!(
+                "[{}\\<rule GUID> ; Value ; REG_SZ {}]",
+                self.key,
+                applocker_rule_xml("<rule GUID>", rule)
+            ),
         }
     }
 }

@@ -7,15 +7,19 @@
 //! | kind | channel |
 //! |---|---|
 //! | registry, registry_list, firewall_profile, firewall_rule, event_log, device_install, removable_storage, bitlocker | Machine registry.pol |
+//! | applocker whose rules name only well-known SIDs | Machine registry.pol (`SrpV2`) |
 //! | registry under HKCU | User registry.pol |
 //! | security_option, user_right (well-known SIDs, replace), service | GptTmpl.inf |
 //! | audit_subcategory | audit.csv |
-//! | everything else, and user rights that name local accounts or only add principals | Apply |
+//! | everything else, user rights that name local accounts or only add principals, AppLocker collections with a local account | Apply |
+
+use uuid::Uuid;
 
 use crate::catalog::setting::{
-    AuditSetting, Bitlocker, DeviceInstall, EncryptionMethod, FirewallAction, FirewallProfileName,
-    Hive, ListMode, OsProtector, Principal, RegData, RegType, Registry, RemovableStorage,
-    SettingKind, StartMode, StorageClass,
+    AppLocker, AppLockerCollection, AppLockerRule, AuditSetting, Bitlocker, DeviceInstall,
+    EncryptionMethod, EnforcementMode, FirewallAction, FirewallProfileName, Hive, ListMode,
+    OsProtector, Principal, RegData, RegType, Registry, RemovableStorage, SettingKind, StartMode,
+    StorageClass,
 };
 use crate::model::{DesiredSetting, DesiredState};
 
@@ -44,6 +48,10 @@ const EVENT_LOG: &str = r"SOFTWARE\Policies\Microsoft\Windows\EventLog";
 const DEVICE_INSTALL: &str = r"SOFTWARE\Policies\Microsoft\Windows\DeviceInstall\Restrictions";
 const REMOVABLE: &str = r"SOFTWARE\Policies\Microsoft\Windows\RemovableStorageDevices";
 const FVE: &str = r"SOFTWARE\Policies\Microsoft\FVE";
+const SRP_V2: &str = r"Software\Policies\Microsoft\Windows\SrpV2";
+
+/// The namespace of every GUID hardbase derives (the one `gpo_backup` uses).
+const NAMESPACE: Uuid = Uuid::from_u128(0x2518e9f5_8cbe_4047_b1a8_65565452faf2);
 
 fn dword(key: &str, value: &str, data: u32) -> PolEntry {
     PolEntry::new(key, value, PolData::Dword(data))
@@ -162,6 +170,9 @@ pub fn build_from<'a>(build: u32, all: impl Iterator<Item = &'a DesiredSetting>)
             SettingKind::DeviceInstall(d) => device_install(d, &mut policy.machine),
             SettingKind::RemovableStorage(r) => removable_storage(r, &mut policy.machine),
             SettingKind::Bitlocker(b) => bitlocker(b, &mut policy.machine),
+            // A rule that names a local account needs its SID, which only exists on the machine:
+            // the whole collection then stays with Apply (Set-AppLockerPolicy), which resolves it.
+            SettingKind::Applocker(a) if applocker_in_pol(a) => applocker(a, &mut policy.machine),
             SettingKind::SecurityOption(o) => {
                 let value = match &o.value {
                     RegData::Number(n) => InfValue::Number(*n as i64),
@@ -350,4 +361,127 @@ fn bitlocker(b: &Bitlocker, out: &mut Vec<PolEntry>) {
     out.push(dword(FVE, "UseTPMPIN", tpm_pin));
     out.push(dword(FVE, "UseTPMKey", 0));
     out.push(dword(FVE, "UseTPMKeyPIN", 0));
+}
+
+fn collection_name(c: AppLockerCollection) -> &'static str {
+    match c {
+        AppLockerCollection::Exe => "Exe",
+        AppLockerCollection::Dll => "Dll",
+        AppLockerCollection::Script => "Script",
+        AppLockerCollection::Msi => "Msi",
+        AppLockerCollection::Appx => "Appx",
+    }
+}
+
+/// Whether registry.pol can carry the collection: every principal is a well-known SID and every
+/// text is a valid XML 1.0 character sequence.
+fn applocker_in_pol(a: &AppLocker) -> bool {
+    let xml_char = |c: char| {
+        (c >= ' ' || matches!(c, '\t' | '\n' | '\r')) && !matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    };
+    a.rules.iter().all(|r| {
+        matches!(r.principal, Principal::WellKnownSid { .. })
+            && [Some(&r.description), r.path.as_ref(), r.publisher.as_ref()]
+                .into_iter()
+                .flatten()
+                .all(|t| t.chars().all(xml_char))
+    })
+}
+
+/// `SrpV2\<Collection>`: `EnforcementMode` (0 AuditOnly, 1 Enabled), `AllowWindows` 0, and per
+/// rule a subkey named by the rule id whose `Value` holds the rule XML
+/// (windows-lockdown.md section 7).
+fn applocker(a: &AppLocker, out: &mut Vec<PolEntry>) {
+    let collection = collection_name(a.collection);
+    let key = format!(r"{SRP_V2}\{collection}");
+    let mode = match a.mode {
+        EnforcementMode::AuditOnly => 0,
+        EnforcementMode::Enforce => 1,
+    };
+    out.push(dword(&key, "EnforcementMode", mode));
+    out.push(dword(&key, "AllowWindows", 0));
+    for rule in &a.rules {
+        let id = applocker_rule_id(collection, rule);
+        out.push(PolEntry::new(
+            format!(r"{key}\{id}"),
+            "Value",
+            PolData::Sz(applocker_rule_xml(&id, rule)),
+        ));
+    }
+}
+
+/// The rule id: UUID v5 of the collection and the rule's own fields, so the same rule has the
+/// same id in every profile and on every run. Lower case without braces, as AppLocker writes it.
+fn applocker_rule_id(collection: &str, rule: &AppLockerRule) -> String {
+    let sid = match &rule.principal {
+        Principal::WellKnownSid { sid, .. } => sid.as_str(),
+        Principal::LocalAccount { name } => name.as_str(),
+    };
+    let action = match rule.action {
+        FirewallAction::Allow => "Allow",
+        FirewallAction::Block => "Deny",
+    };
+    let seed = [
+        "applocker-rule",
+        collection,
+        action,
+        sid,
+        rule.path.as_deref().unwrap_or(""),
+        rule.publisher.as_deref().unwrap_or(""),
+        &rule.description,
+    ]
+    .join("\0");
+    Uuid::new_v5(&NAMESPACE, seed.as_bytes())
+        .hyphenated()
+        .to_string()
+}
+
+/// An XML attribute value: the five markup characters and the white space that attribute-value
+/// normalization would turn into spaces, as character references.
+fn xml_attr(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One rule as AppLocker stores it under `SrpV2\<Collection>\<id>` `Value`.
+fn applocker_rule_xml(id: &str, rule: &AppLockerRule) -> String {
+    let sid = match &rule.principal {
+        Principal::WellKnownSid { sid, .. } => sid.as_str(),
+        Principal::LocalAccount { .. } => "",
+    };
+    let action = match rule.action {
+        FirewallAction::Allow => "Allow",
+        FirewallAction::Block => "Deny",
+    };
+    let (element, condition) = match (&rule.path, &rule.publisher) {
+        (Some(path), _) => (
+            "FilePathRule",
+            format!(r#"<FilePathCondition Path="{}"/>"#, xml_attr(path)),
+        ),
+        (None, publisher) => (
+            "FilePublisherRule",
+            format!(
+                r#"<FilePublisherCondition PublisherName="{}" ProductName="*" BinaryName="*"><BinaryVersionRange LowSection="*" HighSection="*"/></FilePublisherCondition>"#,
+                xml_attr(publisher.as_deref().unwrap_or_default())
+            ),
+        ),
+    };
+    format!(
+        r#"<{element} Id="{id}" Name="{name}" Description="{name}" UserOrGroupSid="{sid}" Action="{action}"><Conditions>{condition}</Conditions></{element}>"#,
+        name = xml_attr(&rule.description),
+        sid = xml_attr(sid),
+    )
 }
