@@ -58,10 +58,16 @@ pub enum Code {
     UnusedEntry,
     /// A firewall default-deny leaves a declared flow without an allow rule.
     BlockedFlow,
+    /// Lockdown features that cannot work together (Shell Launcher with Assigned Access, a
+    /// device restriction that blocks the terminal's own peripherals …).
+    LockdownConflict,
+    /// Script enforcement (AllSigned, AppLocker script rules, WDAC) without script signing:
+    /// hardbase's own scripts would stop running.
+    UnsignedScripts,
 }
 
 impl Code {
-    pub const ALL: [Code; 20] = [
+    pub const ALL: [Code; 22] = [
         Code::Io,
         Code::Syntax,
         Code::UnknownKey,
@@ -82,6 +88,8 @@ impl Code {
         Code::InvalidProfile,
         Code::UnusedEntry,
         Code::BlockedFlow,
+        Code::LockdownConflict,
+        Code::UnsignedScripts,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,6 +114,8 @@ impl Code {
             Code::InvalidProfile => "invalid-profile",
             Code::UnusedEntry => "unused-entry",
             Code::BlockedFlow => "blocked-flow",
+            Code::LockdownConflict => "lockdown-conflict",
+            Code::UnsignedScripts => "unsigned-scripts",
         }
     }
 }

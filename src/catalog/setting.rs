@@ -593,6 +593,30 @@ pub struct KioskShell {
     pub on_exit: ShellExitAction,
     /// Administrators keep Explorer.
     pub admin_shell: String,
+    /// Which Shell Launcher: v1 (`WESL_UserSetting`, eshell.exe; every supported build) or v2
+    /// (the `MDM_AssignedAccess.ShellLauncher` XML, CustomShellHost.exe; build 17763 and later,
+    /// applied as SYSTEM).
+    #[serde(default)]
+    pub launcher: ShellLauncherVersion,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShellLauncherVersion {
+    #[default]
+    V1,
+    V2,
+}
+
+/// Assigned Access: a single UWP app, full screen above the lock screen, for one user
+/// (`Set-AssignedAccess`). Never together with Shell Launcher.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignedAccess {
+    /// A user (a local account); Assigned Access cannot be given to a group.
+    pub account: Principal,
+    /// The app's AppUserModelId (`PackageFamilyName!AppId`).
+    pub app_user_model_id: String,
 }
 
 /// Keyboard Filter: predefined key combinations to block.
@@ -797,6 +821,7 @@ pub enum SettingKind {
     KeyboardFilter(KeyboardFilter),
     WriteFilter(WriteFilter),
     EventLog(EventLog),
+    AssignedAccess(AssignedAccess),
     Sysctl(Sysctl),
     KernelModule(KernelModule),
     SystemdUnit(SystemdUnit),
@@ -833,6 +858,7 @@ pub const KINDS: &[(&str, Family)] = &[
     ("keyboard_filter", Family::Windows),
     ("write_filter", Family::Windows),
     ("event_log", Family::Windows),
+    ("assigned_access", Family::Windows),
     ("sysctl", Family::Linux),
     ("kernel_module", Family::Linux),
     ("systemd_unit", Family::Linux),
@@ -874,18 +900,19 @@ impl SettingKind {
             SettingKind::KeyboardFilter(_) => 17,
             SettingKind::WriteFilter(_) => 18,
             SettingKind::EventLog(_) => 19,
-            SettingKind::Sysctl(_) => 20,
-            SettingKind::KernelModule(_) => 21,
-            SettingKind::SystemdUnit(_) => 22,
-            SettingKind::PackageAbsent(_) => 23,
-            SettingKind::File(_) => 24,
-            SettingKind::SshdOption(_) => 25,
-            SettingKind::AuditdRule(_) => 26,
-            SettingKind::UsbguardRule(_) => 27,
-            SettingKind::NftPolicy(_) => 28,
-            SettingKind::NftRule(_) => 29,
-            SettingKind::MountOptions(_) => 30,
-            SettingKind::LoginDefs(_) => 31,
+            SettingKind::AssignedAccess(_) => 20,
+            SettingKind::Sysctl(_) => 21,
+            SettingKind::KernelModule(_) => 22,
+            SettingKind::SystemdUnit(_) => 23,
+            SettingKind::PackageAbsent(_) => 24,
+            SettingKind::File(_) => 25,
+            SettingKind::SshdOption(_) => 26,
+            SettingKind::AuditdRule(_) => 27,
+            SettingKind::UsbguardRule(_) => 28,
+            SettingKind::NftPolicy(_) => 29,
+            SettingKind::NftRule(_) => 30,
+            SettingKind::MountOptions(_) => 31,
+            SettingKind::LoginDefs(_) => 32,
         };
         KINDS[i].0
     }
@@ -935,6 +962,8 @@ impl SettingKind {
             KeyboardFilter(_) => "keyboard filter".to_string(),
             WriteFilter(w) => format!("write filter {}", w.volume.to_ascii_uppercase()),
             EventLog(e) => format!("event log {}", e.log.to_ascii_lowercase()),
+            // One kiosk per machine: Assigned Access replaces any other assignment.
+            AssignedAccess(_) => "assigned access".to_string(),
             Sysctl(s) => format!("sysctl {}", s.key),
             KernelModule(m) => format!("kernel module {}", m.module.replace('-', "_")),
             SystemdUnit(u) => format!("systemd unit {}", u.unit),
@@ -964,7 +993,7 @@ impl SettingKind {
             Bitlocker(_) | BootSetting(_) => ApplyPhase::BootSettings,
             DeviceInstall(_) | RemovableStorage(_) => ApplyPhase::DeviceRestrictions,
             Applocker(_) | WdacPolicy(_) => ApplyPhase::AllowListing,
-            KioskShell(_) | KeyboardFilter(_) => ApplyPhase::KioskShell,
+            KioskShell(_) | KeyboardFilter(_) | AssignedAccess(_) => ApplyPhase::KioskShell,
             WriteFilter(_) => ApplyPhase::WriteFilter,
             PackageAbsent(_) => ApplyPhase::Packages,
             KernelModule(_) => ApplyPhase::KernelModules,
@@ -984,7 +1013,7 @@ impl SettingKind {
         use SettingKind::*;
         match self {
             OptionalFeature(_) | BootSetting(_) | WriteFilter(_) | KioskShell(_)
-            | MountOptions(_) => true,
+            | AssignedAccess(_) | MountOptions(_) => true,
             WdacPolicy(_) => true,
             // `-e 2` makes the rules immutable until the next boot.
             AuditdRule(r) => r.rule.trim() == "-e 2",
@@ -1022,6 +1051,7 @@ impl SettingKind {
         match self {
             SettingKind::UserRight(u) => u.principals.iter().for_each(&mut add),
             SettingKind::KioskShell(k) => add(&k.account),
+            SettingKind::AssignedAccess(a) => add(&a.account),
             SettingKind::Applocker(a) => a.rules.iter().for_each(|r| add(&r.principal)),
             _ => {}
         }
@@ -1101,6 +1131,7 @@ impl SettingKind {
             KeyboardFilter(k) => format!("keyboard filter blocks {}", k.blocked_keys.join(", ")),
             WriteFilter(w) => format!("UWF on {} ({:?} overlay, {} MB)", w.volume, w.overlay_type, w.overlay_size_mb),
             EventLog(e) => format!("event log {} max size {} KB", e.log, e.max_size_kb),
+            AssignedAccess(a) => format!("assigned access: {} runs {}", a.account.display(), a.app_user_model_id),
             Sysctl(s) => format!("sysctl {} = {}", s.key, reg_data_text(&s.value)),
             KernelModule(m) => format!("kernel module {} never loads", m.module),
             SystemdUnit(u) => format!("unit {} {:?}", u.unit, u.state),
@@ -1257,6 +1288,20 @@ impl SettingKind {
                 Ok(())
             }
             EventLog(e) => check_identifier(&e.log, "event log name", "-/ "),
+            AssignedAccess(a) => {
+                if !matches!(a.account, Principal::LocalAccount { .. }) {
+                    return Err("Assigned Access is given to one user account, not to a group or a well-known SID".into());
+                }
+                // PackageFamilyName (Name_PublisherId) `!` AppId.
+                let (family, app) = a.app_user_model_id.split_once('!').ok_or_else(|| {
+                    format!("`{}` is not an AppUserModelId (PackageFamilyName!AppId)", a.app_user_model_id)
+                })?;
+                if family.is_empty() || app.is_empty() || !family.contains('_') {
+                    return Err(format!("`{}` is not an AppUserModelId (PackageFamilyName!AppId)", a.app_user_model_id));
+                }
+                check_identifier(family, "package family name", "._-")?;
+                check_identifier(app, "application id", "._-")
+            }
             Sysctl(s) => {
                 if s.key == "kernel.modules_disabled" {
                     return Err("kernel.modules_disabled must never go into sysctl.d (it would stop the next boot from loading drivers); set it from a late boot unit instead".into());

@@ -62,7 +62,7 @@ pub fn check(
             if d.deny_unspecified && !missing.is_empty() {
                 diags.push(
                     at(Diagnostic::error(
-                        Code::InvalidProfile,
+                        Code::LockdownConflict,
                         format!(
                             "control {} prevents installing devices not on its allow list, which lacks the peripherals {}",
                             control.control.id,
@@ -75,7 +75,7 @@ pub fn check(
             if d.deny_removable && !d.layered {
                 diags.push(
                     at(Diagnostic::error(
-                        Code::InvalidProfile,
+                        Code::LockdownConflict,
                         format!(
                             "control {} prevents installing removable devices without layered evaluation, so the USB peripherals stay blocked even when allowed",
                             control.control.id

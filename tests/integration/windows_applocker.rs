@@ -210,7 +210,7 @@ fn peripheral_missing_from_the_allow_list_is_refused() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let r = run_in(tmp.path(), &args);
     assert_eq!(r.status, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("error[invalid-profile]"), "{}", r.stderr);
+    assert!(r.stderr.contains("error[lockdown-conflict]"), "{}", r.stderr);
     assert!(
         r.stderr
             .contains("lacks the peripherals `USB\\VID_0B00&PID_0009`"),
