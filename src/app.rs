@@ -703,6 +703,20 @@ fn signed_profile_artifacts(
             "size": bytes.len(),
         })).collect::<Vec<_>>(),
     });
+    if let (Some(signing), Some(obj)) = (&state.profile.signing, manifest.as_object_mut()) {
+        obj.insert(
+            "signing".into(),
+            serde_json::json!({
+                "method": signing.method.id(),
+                "certificate_thumbprint": signing.certificate_thumbprint,
+                "note": if signer.is_some() {
+                    "the scripts were signed by hardbase build; the .ps1 hashes are of the signed files"
+                } else {
+                    "the .ps1 hashes are of the scripts as built; hardbase verify compares a signed script without its signature block"
+                },
+            }),
+        );
+    }
     if let (Some(signer), Some(obj)) = (signer, manifest.as_object_mut()) {
         obj.insert(
             "signatures".into(),
@@ -736,6 +750,25 @@ fn build(cli: &Cli, args: &BuildArgs) -> CmdResult {
                 .also(first, "has the same name as this one")
                 .note("each profile is built into <out>/<name>/; give them distinct `name`s"),
             );
+        }
+    }
+    // A profile signed on the build host cannot be built without the signing credentials: its
+    // unsigned scripts would stop at the terminal's script enforcement.
+    for state in states.iter().flatten() {
+        if let Some(signing) = &state.profile.signing {
+            if signing.method == crate::load::profile::SigningMethod::BuildHost && !args.sign {
+                session.diags.push(
+                    Diagnostic::error(
+                        Code::UnsignedScripts,
+                        format!(
+                            "profile `{}` is signed on the build host, but the build was not asked to sign",
+                            state.profile.name
+                        ),
+                    )
+                    .at(signing.span, "signing method build-host")
+                    .note("pass --sign with --sign-cert and --sign-key (or --sign-pkcs12); nothing was written"),
+                );
+            }
         }
     }
     session.report();

@@ -227,6 +227,178 @@ pub struct FeatureFact {
     pub state_name: Option<String>,
 }
 
+/// `UWF_Filter`: whether the write filter is on now and after the next restart.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UwfFilterFact {
+    pub current_enabled: bool,
+    pub next_enabled: bool,
+}
+
+/// A `UWF_Volume` instance: there is one per volume for the current and one for the next session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UwfVolumeFact {
+    pub current_session: bool,
+    /// `C:` (empty for a volume bound by name).
+    pub drive_letter: String,
+    pub protected: bool,
+    /// The file exclusions (`GetExclusions`), as UWF reports them; read for the next session
+    /// only (`None` otherwise).
+    pub exclusions: Option<Vec<String>>,
+}
+
+/// A `UWF_OverlayConfig` instance (current or next session).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UwfOverlayConfigFact {
+    pub current_session: bool,
+    /// 0 RAM, 1 disk.
+    pub overlay_type: Option<u32>,
+    /// MB.
+    pub maximum_size: Option<u64>,
+}
+
+/// A `UWF_RegistryFilter` instance (current or next session).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UwfRegistryFilterFact {
+    pub current_session: bool,
+    /// The registry exclusions (`GetExclusions`); read for the next session only.
+    pub exclusions: Option<Vec<String>>,
+}
+
+/// A `WESL_UserSetting` instance: Shell Launcher v1's shell for one SID.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ShellLauncherFact {
+    pub sid: String,
+    pub shell: String,
+    /// 0 restart shell, 1 restart device, 2 shut down, 3 do nothing; `None` when unset.
+    pub default_action: Option<i64>,
+}
+
+/// A `WEKF_PredefinedKey` instance (`enabled`: the combination is blocked).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KeyboardKeyFact {
+    pub id: String,
+    pub enabled: bool,
+}
+
+/// A `WEKF_Settings` instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KeyboardSettingFact {
+    pub name: String,
+    pub value: String,
+}
+
+/// One `Profile` (or the `DefaultProfile`) of the Shell Launcher v2 XML.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ShellProfileFact {
+    pub id: String,
+    pub default: bool,
+    pub shell: String,
+    /// The `DefaultAction` `Action` (`RestartShell` …); empty when there is none.
+    pub default_action: String,
+}
+
+/// One account of the Shell Launcher v2 XML and the profile its configuration names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ShellAccountFact {
+    /// `Account Name` (empty when the account is given by SID).
+    pub name: String,
+    /// `Account Sid`.
+    pub sid: String,
+    /// `AutoLogonAccount`.
+    pub auto_logon: bool,
+    pub profile_id: String,
+}
+
+/// The Shell Launcher v2 XML, as the collector's XML parser read it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ShellLauncherConfigFact {
+    pub profiles: Vec<ShellProfileFact>,
+    pub accounts: Vec<ShellAccountFact>,
+}
+
+/// The `MDM_AssignedAccess` instance of the MDM Bridge WMI provider (read as SYSTEM only).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AssignedAccessFact {
+    /// The Shell Launcher v2 XML as the bridge returned it (empty: none).
+    pub shell_launcher: String,
+    /// That XML parsed; `None` when there is none or it is not well-formed XML.
+    pub shell_launcher_config: Option<ShellLauncherConfigFact>,
+    /// The single-app kiosk (`{"Account": …, "AUMID": …}`), when the instance has the property.
+    pub kiosk_mode_app: Option<String>,
+    /// The multi-app Assigned Access XML, when the instance has the property.
+    pub configuration: Option<String>,
+}
+
+/// BitLocker on the system volume (`Win32_EncryptableVolume`): status numbers and the *types*
+/// of its key protectors; never a protector id or any key material.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BitLockerFact {
+    pub drive_letter: String,
+    /// `GetProtectionStatus`: 0 off, 1 on, 2 unknown.
+    pub protection_status: Option<u32>,
+    /// `GetEncryptionMethod`: 6 XTS-AES 128, 7 XTS-AES 256 (3 and 4 AES-CBC).
+    pub encryption_method: Option<u32>,
+    /// Key protector types present (1 TPM, 3 numerical password, 4 TPM and PIN …).
+    pub key_protector_types: Vec<u32>,
+}
+
+/// One boot configuration element the profile governs, read through the BCD WMI provider.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BootElementFact {
+    /// `{bootmgr}`, `{default}` or `{globalsettings}`.
+    pub object: String,
+    pub element: String,
+    /// The profile's value (bcdedit's word) the collector was generated with; empty: absent.
+    pub value: String,
+    /// That value as the BCD WMI provider reports it (`true`/`false` or a number).
+    pub desired: String,
+    pub present: bool,
+    /// What the provider reports (`true`/`false` or a number); empty when absent.
+    pub actual: String,
+}
+
+/// `Win32_DeviceGuard`: 0 off, 1 audit, 2 enforced.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DeviceGuardFact {
+    pub code_integrity: Option<u32>,
+    pub usermode_code_integrity: Option<u32>,
+}
+
+/// A deployed App Control (WDAC) policy binary under `%windir%\System32\CodeIntegrity`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct WdacPolicyFact {
+    /// Upper case, in braces.
+    pub policy_id: String,
+    /// Relative to `%windir%\System32\CodeIntegrity`.
+    pub destination: String,
+    pub present: bool,
+    /// Lower-case hex; empty when absent.
+    pub sha256: String,
+}
+
+/// `lockdown.json`. A section is `None` when the collector could not read it: `not_collected`
+/// then holds the reason under the WMI class (or source) name, such as `UWF_Filter` when the
+/// namespace of an uninstalled feature does not exist.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LockdownState {
+    pub uwf_filter: Option<UwfFilterFact>,
+    pub uwf_volumes: Option<Vec<UwfVolumeFact>>,
+    pub uwf_overlay_configs: Option<Vec<UwfOverlayConfigFact>>,
+    pub uwf_registry_filters: Option<Vec<UwfRegistryFilterFact>>,
+    pub shell_launcher: Option<Vec<ShellLauncherFact>>,
+    /// `WESL_UserSetting.IsEnabled()`.
+    pub shell_launcher_enabled: Option<bool>,
+    pub keyboard_keys: Option<Vec<KeyboardKeyFact>>,
+    pub keyboard_settings: Option<Vec<KeyboardSettingFact>>,
+    pub assigned_access: Option<AssignedAccessFact>,
+    pub bitlocker: Option<BitLockerFact>,
+    pub boot: Option<Vec<BootElementFact>>,
+    pub device_guard: Option<DeviceGuardFact>,
+    pub wdac_policies: Option<Vec<WdacPolicyFact>>,
+    /// Source → the collector's reason.
+    pub not_collected: BTreeMap<String, String>,
+}
+
 /// Windows facts.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct WindowsState {
@@ -251,8 +423,9 @@ pub struct WindowsState {
     pub listening: Option<Vec<Listener>>,
     /// Lower-case feature name → state.
     pub features: Option<BTreeMap<String, FeatureFact>>,
-    /// `lockdown.json`: UWF, Shell Launcher and Keyboard Filter as collected (parsed, not yet compared).
-    pub lockdown: Option<serde_json::Value>,
+    /// `lockdown.json`: Shell Launcher, Assigned Access, Keyboard Filter, UWF, BitLocker, the
+    /// boot configuration and App Control (WDAC), each section where the collector could read it.
+    pub lockdown: Option<LockdownState>,
     /// `snapshot.json` `not_collected`: file → the collector's reason.
     pub not_collected: BTreeMap<String, String>,
 }

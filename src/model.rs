@@ -22,6 +22,8 @@ pub struct ProfileInfo {
     pub platform: &'static Platform,
     pub membership: Option<Membership>,
     pub tiers: Vec<Tier>,
+    /// How the generated scripts are signed (`[signing]`), from the nearest layer that says.
+    pub signing: Option<crate::load::profile::Signing>,
     /// Every file that contributed, parents first, the profile itself last.
     pub layers: Vec<String>,
     /// The profile's own `[profile]` table.

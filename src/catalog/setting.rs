@@ -1271,6 +1271,12 @@ impl SettingKind {
             DeviceInstall(d) => {
                 for c in d.allow_classes.iter().chain(&d.deny_classes) {
                     check_guid(c)?;
+                    if let Some((_, name)) = STORAGE_INTERFACE_GUIDS
+                        .iter()
+                        .find(|(g, _)| g.eq_ignore_ascii_case(c))
+                    {
+                        return Err(format!("`{c}` is the {name} storage interface GUID of the removable-storage policy, not a device setup class: deny that class with a `removable_storage` setting, or use its setup class GUID here"));
+                    }
                 }
                 Ok(())
             }
@@ -1285,6 +1291,22 @@ impl SettingKind {
                 if !(v.len() == 2 && v[0].is_ascii_alphabetic() && v[1] == b':') {
                     return Err(format!("`{}` is not a volume such as C:", w.volume));
                 }
+                // windows-lockdown.md §2: a disk overlay needs at least 1024 MB.
+                if w.overlay_type == OverlayType::Disk && w.overlay_size_mb < 1024 {
+                    return Err(format!(
+                        "a disk overlay of {} MB is too small: UWF needs at least 1024 MB",
+                        w.overlay_size_mb
+                    ));
+                }
+                if w.overlay_size_mb == 0 {
+                    return Err("the overlay size must be more than 0 MB".into());
+                }
+                for f in &w.file_exclusions {
+                    check_uwf_file_exclusion(&w.volume, f)?;
+                }
+                for k in &w.registry_exclusions {
+                    check_uwf_registry_exclusion(k)?;
+                }
                 Ok(())
             }
             EventLog(e) => check_identifier(&e.log, "event log name", "-/ "),
@@ -1294,10 +1316,16 @@ impl SettingKind {
                 }
                 // PackageFamilyName (Name_PublisherId) `!` AppId.
                 let (family, app) = a.app_user_model_id.split_once('!').ok_or_else(|| {
-                    format!("`{}` is not an AppUserModelId (PackageFamilyName!AppId)", a.app_user_model_id)
+                    format!(
+                        "`{}` is not an AppUserModelId (PackageFamilyName!AppId)",
+                        a.app_user_model_id
+                    )
                 })?;
                 if family.is_empty() || app.is_empty() || !family.contains('_') {
-                    return Err(format!("`{}` is not an AppUserModelId (PackageFamilyName!AppId)", a.app_user_model_id));
+                    return Err(format!(
+                        "`{}` is not an AppUserModelId (PackageFamilyName!AppId)",
+                        a.app_user_model_id
+                    ));
                 }
                 check_identifier(family, "package family name", "._-")?;
                 check_identifier(app, "application id", "._-")
@@ -1456,6 +1484,99 @@ fn check_guid(g: &str) -> Result<(), String> {
             "`{g}` is not a GUID such as {{0CCE922B-69AE-11D9-BED3-505054503030}}"
         ))
     }
+}
+
+/// RemovableStorageDevices keys are storage *interface* GUIDs (windows-lockdown.md §5 and
+/// pitfall 5); they never name a device setup class.
+const STORAGE_INTERFACE_GUIDS: &[(&str, &str)] = &[
+    ("{53f5630d-b6bf-11d0-94f2-00a0c91efb8b}", "removable disk"),
+    ("{53f56308-b6bf-11d0-94f2-00a0c91efb8b}", "CD and DVD"),
+    ("{53f56311-b6bf-11d0-94f2-00a0c91efb8b}", "floppy"),
+    ("{53f5630b-b6bf-11d0-94f2-00a0c91efb8b}", "tape"),
+    ("{6AC27878-A6FA-4155-BA85-F98F491D4F33}", "WPD"),
+    ("{F33FDC04-D1AC-4E8E-9A30-19BBD4B108AE}", "WPD"),
+];
+
+/// A UWF file exclusion: a folder or file on the protected volume that is not one UWF must keep
+/// protecting (windows-lockdown.md §2: volume roots, `\Windows`, `\Windows\System32`,
+/// `\Windows\System32\Drivers`, the registry hives in `System32\config`, NTUSER.DAT, every
+/// BOOTSTAT.DAT, paging files; nor a folder holding one of them).
+fn check_uwf_file_exclusion(volume: &str, path: &str) -> Result<(), String> {
+    if path
+        .chars()
+        .any(|c| c.is_control() || "\"'`$*?<>|".contains(c))
+        || path.contains('/')
+    {
+        return Err(format!("UWF file exclusion `{}` may not contain quotes, `$`, wildcards, `/` or control characters", path.escape_debug()));
+    }
+    let lower = path.to_ascii_lowercase();
+    let Some(rest) = lower.strip_prefix(&format!("{}\\", volume.to_ascii_lowercase())) else {
+        return Err(format!(
+            "UWF file exclusion `{path}` is not on the protected volume {volume}"
+        ));
+    };
+    let parts: Vec<&str> = rest.split('\\').filter(|p| !p.is_empty()).collect();
+    if parts.iter().any(|p| *p == "." || *p == "..") {
+        return Err(format!("UWF file exclusion `{path}` contains `.` or `..`"));
+    }
+    let refuse = |why: &str| Err(format!("UWF must keep protecting `{path}`: {why}"));
+    match parts.as_slice() {
+        [] => return refuse("a volume root cannot be excluded"),
+        ["windows"] | ["windows", "system32"] | ["windows", "system32", "drivers"] => {
+            return refuse("the Windows, System32 and Drivers folders cannot be excluded")
+        }
+        ["windows", "system32", "config", ..] => {
+            return refuse("the registry hives in System32\\config cannot be excluded")
+        }
+        ["users"] | ["users", _] => {
+            return refuse("it holds a user's NTUSER.DAT, which cannot be excluded")
+        }
+        [file] if ["pagefile.sys", "swapfile.sys"].contains(file) => {
+            return refuse("paging files cannot be excluded")
+        }
+        _ => {}
+    }
+    if parts
+        .iter()
+        .any(|p| *p == "ntuser.dat" || *p == "bootstat.dat")
+    {
+        return refuse("NTUSER.DAT and BOOTSTAT.DAT cannot be excluded (excluding bootstat.dat stops Windows with 0x7E)");
+    }
+    Ok(())
+}
+
+/// A UWF registry exclusion: under one of the roots UWF allows, never the machine account
+/// secret (windows-lockdown.md §2).
+fn check_uwf_registry_exclusion(key: &str) -> Result<(), String> {
+    const ROOTS: &[&str] = &[
+        "HKLM\\BCD00000000",
+        "HKLM\\SYSTEM",
+        "HKLM\\SOFTWARE",
+        "HKLM\\SAM",
+        "HKLM\\SECURITY",
+        "HKLM\\COMPONENTS",
+    ];
+    if key.chars().any(|c| c.is_control() || "\"'`$".contains(c)) {
+        return Err(format!(
+            "UWF registry exclusion `{}` may not contain quotes, `$` or control characters",
+            key.escape_debug()
+        ));
+    }
+    let upper = key.to_ascii_uppercase();
+    let under_root = ROOTS
+        .iter()
+        .any(|r| upper == *r || upper.starts_with(&format!("{r}\\")));
+    if !under_root {
+        return Err(format!(
+            "UWF can exclude registry keys only under {}; `{key}` is not",
+            ROOTS.join(", ")
+        ));
+    }
+    const SECRET: &str = "HKLM\\SECURITY\\POLICY\\SECRETS\\$MACHINE.ACC";
+    if SECRET.starts_with(&upper) {
+        return Err(format!("UWF registry exclusion `{key}` would exclude the machine account secret (HKLM\\SECURITY\\Policy\\Secrets\\$MACHINE.ACC), which must never be excluded"));
+    }
+    Ok(())
 }
 
 fn check_identifier(s: &str, what: &str, extra: &str) -> Result<(), String> {

@@ -11,9 +11,11 @@
 //! Three rules shape the comparisons:
 //!
 //! * **Absence of evidence is never compliance.** A source the collector did not write is
-//!   `not-collected`; so is every setting kind no collector reads yet (on Windows: accounts,
-//!   AppLocker, WDAC, BitLocker, boot, device restrictions, kiosk shell, Keyboard Filter, UWF,
-//!   event logs), and every part of a setting that the snapshot holds no fact for.
+//!   `not-collected` (with the collector's reason when it gave one, such as the namespace of a
+//!   lockdown feature that is not installed); so is every setting kind no collector reads, and
+//!   every part of a setting that the snapshot holds no fact for. Every Windows kind is
+//!   compared (see [`windows`]); an AppLocker collection that Apply sets itself (it names a
+//!   local account) is the one Windows setting without a collected fact.
 //! * **Known drift wins over unknowns**: a module that is loaded is drift even when the
 //!   modprobe configuration was not collected.
 //! * **Normalize only what the tools are known to rewrite**, and say so at each kind: `sysctl -a`
@@ -265,6 +267,7 @@ pub fn escape(text: &str) -> String {
 /// Compares a resolved profile with a snapshot.
 pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
     let family = state.profile.platform.family;
+    let build = state.profile.platform.build;
     let linux = &live.linux;
     let windows = &live.windows;
     let mut controls: Vec<ControlResult> = state
@@ -278,7 +281,7 @@ pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
             settings: c
                 .settings
                 .iter()
-                .map(|s| compare(s, family, linux, windows))
+                .map(|s| compare(s, family, build, linux, windows))
                 .collect(),
             waiver: c.waiver.as_ref().map(|w| waiver_info(w, c.waiver_expired)),
             attestation: c.attestation.as_ref().map(attestation_info),
@@ -413,12 +416,13 @@ impl Outcome {
 fn compare(
     s: &DesiredSetting,
     family: Family,
+    build: u32,
     linux: &LinuxState,
     windows: &WindowsState,
 ) -> SettingResult {
     let outcome = match family {
         Family::Linux => compare_linux(&s.kind, linux),
-        Family::Windows => windows::compare(&s.kind, windows),
+        Family::Windows => windows::compare(s, build, windows),
         _ => None,
     }
     .unwrap_or_else(|| {
@@ -430,7 +434,11 @@ fn compare(
         kind: s.kind.kind_name(),
         target: s.target.clone(),
         status: outcome.status,
-        expected: expected_text(&s.kind),
+        expected: match family {
+            Family::Windows => windows::expected_text(s, build),
+            _ => None,
+        }
+        .unwrap_or_else(|| expected_text(&s.kind)),
         actual: outcome.actual,
         note: outcome.note,
         origin: s.origin,
@@ -507,7 +515,7 @@ fn expected_text(kind: &SettingKind) -> String {
         NftRule(r) => nft_rule_expected(r),
         MountOptions(m) => m.options.join(","),
         LoginDefs(l) => squash(&l.value),
-        other => windows::expected_text(other).unwrap_or_else(|| other.summary()),
+        other => other.summary(),
     }
 }
 

@@ -33,6 +33,43 @@ pub struct Waiver {
     pub expires: Sp<Date>,
 }
 
+/// Where the generated PowerShell scripts get their Authenticode signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SigningMethod {
+    /// `hardbase build --sign` signs them with osslsigncode; a build without `--sign` is refused.
+    BuildHost,
+    /// The build writes `Sign-Hardbase.ps1`, run on a Windows signing host
+    /// (`Set-AuthenticodeSignature`) before the scripts are shipped.
+    WindowsHost,
+}
+
+impl SigningMethod {
+    pub const IDS: [&'static str; 2] = ["build-host", "windows-host"];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            SigningMethod::BuildHost => "build-host",
+            SigningMethod::WindowsHost => "windows-host",
+        }
+    }
+}
+
+/// The profile's `[signing]` table.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Signing {
+    pub method: SigningMethod,
+    /// SHA-1 thumbprint (40 hex digits, upper case) of the code-signing certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_thumbprint: Option<String>,
+    /// An RFC 3161 time-stamp server for `Set-AuthenticodeSignature -TimestampServer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp_server: Option<String>,
+    /// The `method` value.
+    #[serde(skip)]
+    pub span: Span,
+}
+
 #[derive(Clone, Debug)]
 pub struct Attestation {
     pub control: Sp<String>,
@@ -60,6 +97,7 @@ pub struct Layer {
     pub params: Vec<(Sp<String>, Node)>,
     pub waivers: Vec<Waiver>,
     pub attestations: Vec<Attestation>,
+    pub signing: Option<Sp<Signing>>,
 }
 
 pub const PROFILE_KEYS: &[&str] = &[
@@ -73,7 +111,8 @@ pub const PROFILE_KEYS: &[&str] = &[
     "include",
     "exclude",
 ];
-pub const TOP_KEYS: &[&str] = &["profile", "params", "waivers", "attest"];
+pub const TOP_KEYS: &[&str] = &["profile", "params", "waivers", "attest", "signing"];
+pub const SIGNING_KEYS: &[&str] = &["method", "certificate_thumbprint", "timestamp_server"];
 pub const WAIVER_KEYS: &[&str] = &[
     "reason",
     "approved_by",
@@ -109,6 +148,7 @@ pub fn load(
         params: Vec::new(),
         waivers: Vec::new(),
         attestations: Vec::new(),
+        signing: None,
     };
     let first_line_end = sources
         .text(file)
@@ -184,8 +224,103 @@ pub fn load(
             }
         }
     }
+    if let Some(mut t) = top.table("signing", diags) {
+        t.name = "[signing]".into();
+        layer.signing = load_signing(&mut t, diags).map(|s| {
+            let span = s.span;
+            Sp::new(s, span)
+        });
+        t.finish(SIGNING_KEYS, diags);
+    }
     top.finish(TOP_KEYS, diags);
     Some(layer)
+}
+
+/// A value as the user wrote it, with only control characters escaped.
+fn shown(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn load_signing(t: &mut Table, diags: &mut Diagnostics) -> Option<Signing> {
+    let span = t.header_span();
+    let method_node = t.req_string("method", diags);
+    let method_span = method_node.as_ref().map(|m| m.span).unwrap_or(span);
+    let method = method_node.and_then(|m| match m.value.as_str() {
+        "build-host" => Some(SigningMethod::BuildHost),
+        "windows-host" => Some(SigningMethod::WindowsHost),
+        _ => {
+            invalid_choice("signing method", &m, &SigningMethod::IDS, diags);
+            None
+        }
+    });
+    let thumbprint_node = t.string("certificate_thumbprint", diags);
+    let thumbprint_given = thumbprint_node.is_some();
+    let thumbprint = thumbprint_node.and_then(|s| {
+        let v = s.value.trim();
+        if v.len() == 40 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Some(v.to_ascii_uppercase())
+        } else {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`{}` is not a certificate thumbprint", shown(&s.value)),
+                )
+                .at(
+                    s.span,
+                    "expected the 40 hexadecimal digits of the certificate's SHA-1 thumbprint",
+                ),
+            );
+            None
+        }
+    });
+    let timestamp = t.string("timestamp_server", diags).and_then(|s| {
+        let v = &s.value;
+        let scheme_ok = v.starts_with("http://") || v.starts_with("https://");
+        let clean = v.len() <= 2048
+            && v
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !matches!(c, '\'' | '"' | '`' | '$' | '<' | '>'));
+        if scheme_ok && clean {
+            Some(v.clone())
+        } else {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`{}` is not a time-stamp server URL", shown(v)),
+                )
+                .at(s.span, "expected an http:// or https:// URL without spaces, quotes, `$`, backquotes or angle brackets"),
+            );
+            None
+        }
+    });
+    let method = method?;
+    if method == SigningMethod::WindowsHost && !thumbprint_given {
+        diags.push(
+            Diagnostic::error(
+                Code::MissingKey,
+                "missing key `certificate_thumbprint` in [signing]".to_string(),
+            )
+            .at(span, "the Windows signing host picks the certificate by its thumbprint")
+            .note("Sign-Hardbase.ps1 looks the certificate up in Cert:\\CurrentUser\\My and Cert:\\LocalMachine\\My"),
+        );
+        // Still a signed profile: the error above stops the build, and script enforcement
+        // needs no second report.
+    }
+    Some(Signing {
+        method,
+        certificate_thumbprint: thumbprint,
+        timestamp_server: timestamp,
+        span: method_span,
+    })
 }
 
 fn load_waiver(control: &Sp<String>, node: &Node, diags: &mut Diagnostics) -> Option<Waiver> {

@@ -121,6 +121,14 @@ pub fn profile_schema(catalog: &Catalog) -> Value {
             "params": { "type": "object", "additionalProperties": false, "properties": Value::Object(params) },
             "waivers": keyed(waiver),
             "attest": keyed(attest),
+            "signing": closed(
+                json!({
+                    "method": enum_of(crate::load::profile::SigningMethod::IDS.to_vec()),
+                    "certificate_thumbprint": { "type": "string", "pattern": "^[0-9A-Fa-f]{40}$" },
+                    "timestamp_server": { "type": "string", "pattern": "^https?://[^\\s'\"`$<>\\\\]+$" },
+                }),
+                &["method"],
+            ),
         },
     })
 }

@@ -5,13 +5,20 @@
 //! allow list, and "Prevent installation of removable devices" is layered, because without
 //! `AllowDenyLayered` every Prevent policy beats every Allow policy and USB peripherals are
 //! removable. Removable-storage denials act on storage interfaces only, so they are not checked.
+//!
+//! The kiosk lockdowns exclude each other (section 1 "Limitations", section 4, pitfall 7):
+//! Microsoft does not support Shell Launcher and Assigned Access on the same system, and Shell
+//! Launcher v1 (`WESL_UserSetting`, eshell.exe) and v2 (the `MDM_AssignedAccess.ShellLauncher`
+//! XML, CustomShellHost.exe) are different mechanisms, so one profile uses one of them. v2 exists
+//! from build 17763 (Windows 10 1809, LTSC 2019), where it still needs update KB4551853.
 
 use std::collections::BTreeMap;
 
 use crate::catalog::param::ParamValue;
-use crate::catalog::setting::SettingKind;
+use crate::catalog::setting::{SettingKind, ShellLauncherVersion};
+use crate::catalog::taxonomy::Platform;
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::model::{ControlState, ParamState};
+use crate::model::{ControlState, DesiredSetting, ParamState};
 
 /// Reports every peripheral that a device-installation restriction would stop installing.
 pub fn check(
@@ -84,6 +91,88 @@ pub fn check(
                     .note("set `layered = true` (AllowDenyLayered), or deny removable storage instead (RemovableStorageDevices)"),
                 );
             }
+        }
+    }
+}
+
+/// The first build with Shell Launcher v2; on this very build it needs KB4551853.
+const SHELL_LAUNCHER_V2_BUILD: u32 = 17763;
+
+/// Refuses kiosk lockdowns that cannot share a machine, and Shell Launcher v2 on a build
+/// without it.
+pub fn check_kiosk(
+    controls: &[ControlState],
+    platform: Option<&Platform>,
+    diags: &mut Diagnostics,
+) {
+    let settings = || controls.iter().flat_map(|c| &c.settings);
+    let shell = |version: ShellLauncherVersion| -> Option<&DesiredSetting> {
+        settings().find(|s| matches!(&s.kind, SettingKind::KioskShell(k) if k.launcher == version))
+    };
+    let (v1, v2) = (
+        shell(ShellLauncherVersion::V1),
+        shell(ShellLauncherVersion::V2),
+    );
+    let assigned = settings().find(|s| matches!(s.kind, SettingKind::AssignedAccess(_)));
+    // Two settings that cannot share a machine: the first is the primary location.
+    let mut conflict = |(a, a_label): (&DesiredSetting, &str),
+                        (b, b_label): (&DesiredSetting, &str),
+                        message: String,
+                        note: &str| {
+        diags.push(
+            Diagnostic::error(Code::LockdownConflict, message)
+                .at(a.origin, a_label)
+                .also(b.origin, b_label)
+                .note(note),
+        );
+    };
+    if let (Some(kiosk), Some(assigned)) = (v1.or(v2), assigned) {
+        conflict(
+            (kiosk, "Shell Launcher"),
+            (assigned, "Assigned Access"),
+            format!(
+                "control {} sets a Shell Launcher shell and control {} sets Assigned Access, which cannot both be configured on one machine",
+                kiosk.control, assigned.control
+            ),
+            "Microsoft does not support Shell Launcher and Assigned Access on the same system: use Shell Launcher for a desktop (Win32) ATM application, Assigned Access only for a single UWP app",
+        );
+    }
+    if let (Some(v1), Some(v2)) = (v1, v2) {
+        conflict(
+            (v1, "Shell Launcher v1 (WESL_UserSetting)"),
+            (v2, "Shell Launcher v2 (MDM_AssignedAccess.ShellLauncher)"),
+            format!(
+                "control {} uses Shell Launcher v1 and control {} uses Shell Launcher v2, which must not both be configured",
+                v1.control, v2.control
+            ),
+            "v1 (eshell.exe) and v2 (CustomShellHost.exe) are different mechanisms: give every kiosk shell of the profile the same `launcher`",
+        );
+    }
+    if let (Some(v2), Some(platform)) = (v2, platform) {
+        if platform.build < SHELL_LAUNCHER_V2_BUILD {
+            diags.push(
+                Diagnostic::error(
+                    Code::LockdownConflict,
+                    format!(
+                        "control {} uses Shell Launcher v2, which {} (build {}) does not have",
+                        v2.control, platform.name, platform.build
+                    ),
+                )
+                .at(v2.origin, "Shell Launcher v2")
+                .note(format!("Shell Launcher v2 needs Windows 10 1809 (build {SHELL_LAUNCHER_V2_BUILD}) or later; use `launcher = \"v1\"`")),
+            );
+        } else if platform.build == SHELL_LAUNCHER_V2_BUILD {
+            diags.push(
+                Diagnostic::warning(
+                    Code::LockdownConflict,
+                    format!(
+                        "control {} uses Shell Launcher v2, which on {} (build {}) needs update KB4551853",
+                        v2.control, platform.name, platform.build
+                    ),
+                )
+                .at(v2.origin, "Shell Launcher v2")
+                .note("install KB4551853 on the image before Apply, or use `launcher = \"v1\"`"),
+            );
         }
     }
 }

@@ -14,7 +14,10 @@
 
 pub mod chain;
 mod flows;
-mod lockdown;
+pub mod lockdown;
+mod prerequisites;
+pub mod signing;
+mod unattended;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -102,6 +105,7 @@ fn resolve_chain(
     let mut membership = None;
     let mut tiers = None;
     let mut description = None;
+    let mut signing = None;
     let mut params: BTreeMap<String, Vec<(Sp<String>, Node, usize)>> = BTreeMap::new();
     let mut waivers: BTreeMap<String, (Waiver, usize)> = BTreeMap::new();
     let mut attestations: BTreeMap<String, (Attestation, usize)> = BTreeMap::new();
@@ -113,6 +117,7 @@ fn resolve_chain(
         merge_scalar(&mut membership, &layer.membership);
         merge_scalar(&mut tiers, &layer.tiers);
         merge_scalar(&mut description, &layer.description);
+        merge_scalar(&mut signing, &layer.signing);
         for (k, v) in &layer.params {
             params
                 .entry(k.value.clone())
@@ -755,6 +760,11 @@ fn resolve_chain(
         flows::check_admin_path(&flow_instances, &states, workgroup, leaf.header, diags);
     }
     lockdown::check(&states, &param_states, diags);
+    lockdown::check_kiosk(&states, identity.map(|(_, p)| p), diags);
+    let signing = signing.map(|s| s.value.value);
+    signing::check(&states, signing.as_ref(), diags);
+    unattended::check(&states, identity.map(|(r, _)| r), diags);
+    prerequisites::check(&states, diags);
     let (role, platform) = identity.filter(|_| ok)?;
     Some(DesiredState {
         profile: ProfileInfo {
@@ -764,6 +774,7 @@ fn resolve_chain(
             platform,
             membership,
             tiers,
+            signing,
             layers: layers
                 .iter()
                 .map(|l| sources.name(l.file).to_string())

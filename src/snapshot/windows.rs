@@ -17,8 +17,11 @@ use serde::Deserialize;
 
 use super::{error, SnapshotError};
 use crate::live::{
-    FeatureFact, FirewallProfileFact, FirewallRuleFact, Listener, LocalGroupFact, LocalUserFact,
-    RegistryKeyFact, RegistryValueFact, ServiceFact, WindowsState,
+    AssignedAccessFact, BitLockerFact, BootElementFact, DeviceGuardFact, FeatureFact,
+    FirewallProfileFact, FirewallRuleFact, KeyboardKeyFact, KeyboardSettingFact, Listener,
+    LocalGroupFact, LocalUserFact, LockdownState, RegistryKeyFact, RegistryValueFact, ServiceFact,
+    ShellAccountFact, ShellLauncherConfigFact, ShellLauncherFact, ShellProfileFact, UwfFilterFact,
+    UwfOverlayConfigFact, UwfRegistryFilterFact, UwfVolumeFact, WdacPolicyFact, WindowsState,
 };
 use crate::target::windows::gpttmpl_inf::{self, InfValue};
 use crate::target::windows::{audit_csv, format_error::FormatError};
@@ -172,11 +175,8 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
             Ok(())
         }
         "lockdown.json" => {
-            let doc: serde_json::Value = json_value(name, bytes)?;
-            if !doc.is_object() {
-                return Err(error(name, 1, "not a JSON object"));
-            }
-            state.lockdown = Some(doc);
+            let doc: LockdownDoc = json_value(name, bytes)?;
+            state.lockdown = Some(doc.fact());
             Ok(())
         }
         _ => Ok(()),
@@ -561,4 +561,301 @@ struct FeatureRow {
     state: i64,
     #[serde(default)]
     state_name: Option<String>,
+}
+
+// ---------------------------------------------------------------- lockdown.json
+
+/// `lockdown.json`: one optional section per source; `null` or absent means not read, and
+/// `NotCollected` says why.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct LockdownDoc {
+    #[serde(default)]
+    uwf_filter: Option<UwfFilterRow>,
+    #[serde(default)]
+    uwf_volumes: Option<PsList<UwfVolumeRow>>,
+    #[serde(default)]
+    uwf_overlay_config: Option<PsList<UwfOverlayConfigRow>>,
+    #[serde(default)]
+    uwf_registry_filter: Option<PsList<UwfRegistryFilterRow>>,
+    #[serde(default)]
+    shell_launcher: Option<PsList<ShellLauncherRow>>,
+    #[serde(default)]
+    shell_launcher_enabled: Option<bool>,
+    #[serde(default)]
+    keyboard_filter: Option<PsList<KeyboardKeyRow>>,
+    #[serde(default)]
+    keyboard_filter_settings: Option<PsList<KeyboardSettingRow>>,
+    #[serde(default)]
+    assigned_access: Option<AssignedAccessRow>,
+    #[serde(rename = "BitLocker", default)]
+    bitlocker: Option<BitLockerRow>,
+    #[serde(default)]
+    boot: Option<PsList<BootElementRow>>,
+    #[serde(default)]
+    device_guard: Option<DeviceGuardRow>,
+    #[serde(default)]
+    wdac_policies: Option<PsList<WdacPolicyRow>>,
+    #[serde(default)]
+    not_collected: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+impl LockdownDoc {
+    fn fact(self) -> LockdownState {
+        fn list<R, F>(rows: Option<PsList<R>>, f: impl Fn(R) -> F) -> Option<Vec<F>> {
+            rows.map(|l| l.0.into_iter().map(f).collect())
+        }
+        LockdownState {
+            uwf_filter: self.uwf_filter.map(|f| UwfFilterFact {
+                current_enabled: f.current_enabled,
+                next_enabled: f.next_enabled,
+            }),
+            uwf_volumes: list(self.uwf_volumes, |v| UwfVolumeFact {
+                current_session: v.current_session,
+                drive_letter: v.drive_letter.unwrap_or_default(),
+                protected: v.protected,
+                exclusions: v.exclusions.map(|t| t.0),
+            }),
+            uwf_overlay_configs: list(self.uwf_overlay_config, |o| UwfOverlayConfigFact {
+                current_session: o.current_session,
+                overlay_type: o.overlay_type,
+                maximum_size: o.maximum_size,
+            }),
+            uwf_registry_filters: list(self.uwf_registry_filter, |r| UwfRegistryFilterFact {
+                current_session: r.current_session,
+                exclusions: r.exclusions.map(|t| t.0),
+            }),
+            shell_launcher: list(self.shell_launcher, |s| ShellLauncherFact {
+                sid: s.sid.to_ascii_uppercase(),
+                shell: s.shell.unwrap_or_default(),
+                default_action: s.default_action,
+            }),
+            shell_launcher_enabled: self.shell_launcher_enabled,
+            keyboard_keys: list(self.keyboard_filter, |k| KeyboardKeyFact {
+                id: k.id,
+                enabled: k.enabled,
+            }),
+            keyboard_settings: list(self.keyboard_filter_settings, |k| KeyboardSettingFact {
+                name: k.name,
+                value: k.value.unwrap_or_default(),
+            }),
+            assigned_access: self.assigned_access.map(|a| AssignedAccessFact {
+                shell_launcher: a.shell_launcher.unwrap_or_default(),
+                shell_launcher_config: a.shell_launcher_config.map(|c| ShellLauncherConfigFact {
+                    profiles: c
+                        .profiles
+                        .0
+                        .into_iter()
+                        .map(|p| ShellProfileFact {
+                            id: p.id.unwrap_or_default(),
+                            default: p.default.unwrap_or(false),
+                            shell: p.shell.unwrap_or_default(),
+                            default_action: p.default_action.unwrap_or_default(),
+                        })
+                        .collect(),
+                    accounts: c
+                        .accounts
+                        .0
+                        .into_iter()
+                        .map(|a| ShellAccountFact {
+                            name: a.name.unwrap_or_default(),
+                            sid: a.sid.unwrap_or_default().to_ascii_uppercase(),
+                            auto_logon: a.auto_logon.unwrap_or(false),
+                            profile_id: a.profile_id.unwrap_or_default(),
+                        })
+                        .collect(),
+                }),
+                kiosk_mode_app: a.kiosk_mode_app.filter(|t| !t.is_empty()),
+                configuration: a.configuration.filter(|t| !t.is_empty()),
+            }),
+            bitlocker: self.bitlocker.map(|b| BitLockerFact {
+                drive_letter: b.drive_letter.unwrap_or_default(),
+                protection_status: b.protection_status,
+                encryption_method: b.encryption_method,
+                key_protector_types: b.key_protector_types.0,
+            }),
+            boot: list(self.boot, |b| BootElementFact {
+                object: b.object,
+                element: b.element,
+                value: b.value.unwrap_or_default(),
+                desired: b.desired.unwrap_or_default(),
+                present: b.present,
+                actual: b.actual.unwrap_or_default(),
+            }),
+            device_guard: self.device_guard.map(|d| DeviceGuardFact {
+                code_integrity: d.code_integrity_policy_enforcement_status,
+                usermode_code_integrity: d.usermode_code_integrity_policy_enforcement_status,
+            }),
+            wdac_policies: list(self.wdac_policies, |p| WdacPolicyFact {
+                policy_id: p.policy_id.to_ascii_uppercase(),
+                destination: p.destination,
+                present: p.present,
+                sha256: p.sha256.unwrap_or_default().to_ascii_lowercase(),
+            }),
+            not_collected: self
+                .not_collected
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| {
+                    let reason = v.as_str().map(str::to_string).unwrap_or(v.to_string());
+                    (k, reason)
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UwfFilterRow {
+    current_enabled: bool,
+    next_enabled: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UwfVolumeRow {
+    current_session: bool,
+    #[serde(default)]
+    drive_letter: Option<String>,
+    protected: bool,
+    #[serde(default)]
+    exclusions: Option<Texts>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UwfOverlayConfigRow {
+    current_session: bool,
+    #[serde(rename = "Type", default)]
+    overlay_type: Option<u32>,
+    #[serde(default)]
+    maximum_size: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UwfRegistryFilterRow {
+    current_session: bool,
+    #[serde(default)]
+    exclusions: Option<Texts>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ShellLauncherRow {
+    sid: String,
+    #[serde(default)]
+    shell: Option<String>,
+    #[serde(default)]
+    default_action: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeyboardKeyRow {
+    id: String,
+    enabled: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeyboardSettingRow {
+    name: String,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AssignedAccessRow {
+    #[serde(default)]
+    shell_launcher: Option<String>,
+    #[serde(default)]
+    shell_launcher_config: Option<ShellLauncherConfigRow>,
+    #[serde(default)]
+    kiosk_mode_app: Option<String>,
+    #[serde(default)]
+    configuration: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ShellLauncherConfigRow {
+    #[serde(default)]
+    profiles: PsList<ShellProfileRow>,
+    #[serde(default)]
+    accounts: PsList<ShellAccountRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ShellProfileRow {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    default: Option<bool>,
+    #[serde(default)]
+    shell: Option<String>,
+    #[serde(default)]
+    default_action: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ShellAccountRow {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    sid: Option<String>,
+    #[serde(default)]
+    auto_logon: Option<bool>,
+    #[serde(default)]
+    profile_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BitLockerRow {
+    #[serde(default)]
+    drive_letter: Option<String>,
+    #[serde(default)]
+    protection_status: Option<u32>,
+    #[serde(default)]
+    encryption_method: Option<u32>,
+    #[serde(default)]
+    key_protector_types: PsList<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BootElementRow {
+    object: String,
+    element: String,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    desired: Option<String>,
+    present: bool,
+    #[serde(default)]
+    actual: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeviceGuardRow {
+    #[serde(default)]
+    code_integrity_policy_enforcement_status: Option<u32>,
+    #[serde(default)]
+    usermode_code_integrity_policy_enforcement_status: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WdacPolicyRow {
+    policy_id: String,
+    destination: String,
+    present: bool,
+    #[serde(default)]
+    sha256: Option<String>,
 }

@@ -34,7 +34,22 @@ pub fn validate(state: &DesiredState) -> Vec<Diagnostic> {
                     setting.control
                 ),
             );
-            match setting.params.iter().find_map(|(_, origin)| *origin) {
+            // Point at the parameter whose value the message quotes, else at the first one.
+            let quoted = setting.params.iter().find_map(|(name, origin)| {
+                let value = state.params.iter().find(|p| &p.name == name)?;
+                let mut texts = Vec::new();
+                collect_strings(&value.value, &mut texts);
+                texts
+                    .iter()
+                    .any(|t| {
+                        !t.is_empty()
+                            && (message.contains(t.as_str())
+                                || message.contains(&t.escape_debug().to_string()))
+                    })
+                    .then_some(*origin)
+                    .flatten()
+            });
+            match quoted.or_else(|| setting.params.iter().find_map(|(_, origin)| *origin)) {
                 Some(span) => d
                     .at(span, "this value")
                     .also(setting.origin, "in this setting"),
@@ -42,6 +57,15 @@ pub fn validate(state: &DesiredState) -> Vec<Diagnostic> {
             }
         })
         .collect()
+}
+
+fn collect_strings(value: &crate::catalog::param::ParamValue, out: &mut Vec<String>) {
+    use crate::catalog::param::ParamValue;
+    match value {
+        ParamValue::String(s) => out.push(s.clone()),
+        ParamValue::List(items) => items.iter().for_each(|i| collect_strings(i, out)),
+        _ => {}
+    }
 }
 
 /// The platform files of one profile (paths relative to its output folder).

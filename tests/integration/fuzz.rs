@@ -155,7 +155,10 @@ fn fuzz(name: &str, seeds: Vec<Vec<u8>>, target: impl Fn(&[u8])) {
                 .map(|d| d.as_nanos() as u64)
                 .unwrap_or(1)
         });
-    let mut rng = Rng(seed.max(1) ^ name.bytes().fold(0, |h, b| h * 31 + u64::from(b)));
+    let mut rng = Rng(seed.max(1)
+        ^ name
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))));
     let budget = Duration::from_secs_f64(seconds);
     let start = Instant::now();
     let mut iterations = 0u64;
@@ -375,6 +378,8 @@ snapshot_targets! {
 fn fuzz_snapshot_windows() {
     let mut seeds: Vec<(&str, Vec<u8>)> = crate::windows_collect::sample_files();
     seeds.push(("registry.json", br#"[{"Hive":"HKLM","Key":"SOFTWARE\\X","Name":"A","Present":true,"Type":4,"TypeName":"DWord","Data":["1"]}]"#.to_vec()));
+    // Every lockdown.json section, as the collector writes them.
+    seeds.push(("lockdown.json", br#"{"UwfFilter":{"CurrentEnabled":true,"NextEnabled":true},"UwfVolumes":[{"CurrentSession":false,"DriveLetter":"C:","Protected":true,"Exclusions":["\\ATMApp\\journal"]}],"UwfOverlayConfig":[{"CurrentSession":false,"Type":1,"MaximumSize":2048}],"UwfRegistryFilter":{"CurrentSession":false,"Exclusions":["HKLM\\SOFTWARE\\X"]},"ShellLauncher":[{"Sid":"S-1-5-32-544","Shell":"explorer.exe","DefaultAction":0}],"ShellLauncherEnabled":true,"KeyboardFilter":[{"Id":"Ctrl+Alt+Del","Enabled":true}],"KeyboardFilterSettings":[{"Name":"DisableKeyboardFilterForAdministrators","Value":"false"}],"AssignedAccess":{"ShellLauncher":"\u003cx/\u003e","ShellLauncherConfig":{"Profiles":[{"Id":"{A}","Default":false,"Shell":"a.exe","DefaultAction":"RestartShell"}],"Accounts":{"value":[{"Name":"k","Sid":"","AutoLogon":false,"ProfileId":"{A}"}],"Count":1}},"KioskModeApp":"{\"Account\":\"k\",\"AUMID\":\"A_b!C\"}","Configuration":null},"BitLocker":{"DriveLetter":"C:","ProtectionStatus":1,"EncryptionMethod":7,"KeyProtectorTypes":[1,3]},"Boot":[{"Object":"{default}","Element":"safeboot","Value":"","Desired":"","Present":false,"Actual":""}],"DeviceGuard":{"CodeIntegrityPolicyEnforcementStatus":2,"UsermodeCodeIntegrityPolicyEnforcementStatus":2},"WdacPolicies":[{"PolicyId":"{A}","Destination":"SiPolicy.p7b","Present":true,"Sha256":"00"}],"NotCollected":{"MDM_AssignedAccess":"SYSTEM only"}}"#.to_vec()));
     let samples = root().join("../shared/samples/windows");
     for (name, rel) in [
         ("secedit.inf", "secedit-export-jebr"),

@@ -255,7 +255,7 @@ fn every_role_and_platform_resolves_with_the_builtin_catalog() {
                     ""
                 };
                 let text = format!(
-                    "[profile]\nname = \"p\"\nrole = \"{role}\"\nplatform = \"{id}\"\n{membership}tiers = {tiers}\nextends = [{bank:?}]\n\n[params]\natm_app_path = 'C:\\ATMApp\\bin\\atmapp.exe'\nperipheral_device_ids = ['USB\\VID_0B00&PID_0001']\nwdac_policy_id = \"{{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}}\"\nwdac_policy_file = \"policies/atm.cip\"\nkiosk_usb_ids = \"0eef:0001\"\n",
+                    "[profile]\nname = \"p\"\nrole = \"{role}\"\nplatform = \"{id}\"\n{membership}tiers = {tiers}\nextends = [{bank:?}]\n\n[signing]\nmethod = \"windows-host\"\ncertificate_thumbprint = \"3F2A9C1B7D4E6F80A1B2C3D4E5F60718293A4B5C\"\n\n[params]\natm_app_path = 'C:\\ATMApp\\bin\\atmapp.exe'\nperipheral_device_ids = ['USB\\VID_0B00&PID_0001']\nwdac_policy_id = \"{{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}}\"\nwdac_policy_file = \"policies/atm.cip\"\nkiosk_usb_ids = \"0eef:0001\"\n",
                 );
                 let path = dir.path().join("p.toml");
                 std::fs::write(&path, text).unwrap();

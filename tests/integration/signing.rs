@@ -109,7 +109,8 @@ fn signed_scripts_verify_and_a_changed_byte_fails() {
         0
     );
     let all = scripts(&atm);
-    assert_eq!(all.len(), 4, "{all:?}");
+    // Apply, Restore, the collector, the acceptance kit and the Windows-host signing script.
+    assert_eq!(all.len(), 5, "{all:?}");
     for script in &all {
         let (ok, verdict) = osslsigncode_verify(script, &cert);
         eprintln!("osslsigncode verify {}:\n{verdict}", script.display());
@@ -143,7 +144,7 @@ fn signed_scripts_verify_and_a_changed_byte_fails() {
         .lines()
         .filter(|l| l.starts_with("signed: "))
         .collect();
-    assert_eq!(signed.len(), 4, "{}", ok.stdout);
+    assert_eq!(signed.len(), 5, "{}", ok.stdout);
     assert!(signed.iter().all(|l| l.ends_with(", signature verified")));
 
     // One byte of the script body changes: osslsigncode and hardbase verify both refuse it.
@@ -226,7 +227,7 @@ fn unsigned_scripts_are_reported_and_fail_a_signature_check() {
             .lines()
             .filter(|l| l.starts_with("unsigned: "))
             .count(),
-        4,
+        5,
         "{}",
         plain.stdout
     );
@@ -403,4 +404,311 @@ fn signing_errors_name_what_is_missing() {
         !dist.exists(),
         "nothing is written when signing cannot start"
     );
+}
+
+// ---------------------------------------------------------------- the profile's [signing]
+
+const SIGNING_TABLE: &str = "[signing]\nmethod = \"windows-host\"\ncertificate_thumbprint = \"3F2A9C1B7D4E6F80A1B2C3D4E5F60718293A4B5C\"\n";
+
+/// A copy of the example bank in `dir` with the ATM profile's `[signing]` table replaced by
+/// `signing` (which may be empty).
+fn bank_with_signing(dir: &Path, signing: &str) -> PathBuf {
+    let src = root().join("examples/regional-bank");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    let atm = dir.join("branch-atm-shinjuku.toml");
+    let text = std::fs::read_to_string(&atm).unwrap();
+    assert!(
+        text.contains(SIGNING_TABLE),
+        "the example ATM signs on a Windows host"
+    );
+    std::fs::write(&atm, text.replace(SIGNING_TABLE, signing)).unwrap();
+    atm
+}
+
+/// 1-based line of the `[[control.setting]]` header of the first setting after `needle` in a
+/// built-in baseline file.
+fn setting_line(baseline: &str, needle: &str) -> usize {
+    let text = std::fs::read_to_string(root().join("baselines").join(baseline)).unwrap();
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle} in {baseline}"));
+    text[..at]
+        .rfind("[[control.setting]]")
+        .map(|h| text[..h].lines().count() + 1)
+        .unwrap()
+}
+
+#[test]
+fn script_enforcement_without_signing_is_refused_at_the_setting() {
+    let tmp = TempDir::new("signing-required");
+    let atm = bank_with_signing(tmp.path(), "");
+    let r = run(&["check", atm.to_str().unwrap(), "--color", "never"]);
+    assert_eq!(r.status, 2, "{}", r.stderr);
+    let all_signed = setting_line("function.toml", "data = \"AllSigned\"");
+    let applocker = setting_line("function.toml", "collection = \"script\"");
+    let first = "error[unsigned-scripts]: control FUN-APP-002 sets the PowerShell execution policy to AllSigned by Group Policy, which overrides `-ExecutionPolicy Bypass`, but the profile does not sign its scripts\n";
+    assert!(r.stderr.starts_with(first), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "--> <built-in>/baselines/function.toml:{all_signed}:1\n"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(
+            "error[unsigned-scripts]: control FUN-APP-003 enforces AppLocker script rules, but the profile does not sign its scripts\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "--> <built-in>/baselines/function.toml:{applocker}:1\n"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("= note: hardbase's own Apply, Restore and collector would stop running once this takes effect, and with them the way back"), "{}", r.stderr);
+    assert!(r.stderr.contains("add a [signing] table"), "{}", r.stderr);
+    // WDAC (FUN-APP-001) is excluded under a waiver: it enforces nothing, so it is not reported.
+    assert_eq!(
+        r.stderr.matches("error[unsigned-scripts]").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.ends_with("error: 2 errors found\n"),
+        "{}",
+        r.stderr
+    );
+
+    // The same profile with its [signing] table back is accepted.
+    let again = TempDir::new("signing-required-signed");
+    let signed = bank_with_signing(again.path(), SIGNING_TABLE);
+    assert_eq!(run(&["check", signed.to_str().unwrap()]).status, 0);
+}
+
+#[test]
+fn a_profile_signed_on_the_build_host_is_not_built_unsigned() {
+    let tmp = TempDir::new("signing-build-host");
+    let atm = bank_with_signing(tmp.path(), "[signing]\nmethod = \"build-host\"\n");
+    let out = tmp.path().join("dist");
+    let r = run(&[
+        "build",
+        atm.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--color",
+        "never",
+    ]);
+    assert_eq!(r.status, 2, "{}", r.stderr);
+    let text = std::fs::read_to_string(&atm).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l == "method = \"build-host\"")
+        .unwrap()
+        + 1;
+    let expected = format!(
+        "error[unsigned-scripts]: profile `branch-atm-shinjuku` is signed on the build host, but the build was not asked to sign\n   --> {}:{line}:10\n",
+        atm.display()
+    );
+    assert!(r.stderr.starts_with(&expected), "{}", r.stderr);
+    assert!(r.stderr.contains("nothing was written"), "{}", r.stderr);
+    assert!(
+        !out.exists(),
+        "nothing is written when the build is refused"
+    );
+}
+
+#[test]
+fn hostile_signing_values_are_refused_at_their_line() {
+    let tmp = TempDir::new("signing-hostile");
+    let atm = bank_with_signing(
+        tmp.path(),
+        "[signing]\nmethod = \"windows-host\"\ncertificate_thumbprint = \"3F2A'; Remove-Item C:\\\\ -Recurse #\"\ntimestamp_server = \"http://ts.example/$(Stop-Computer)\"\n",
+    );
+    let r = run(&["check", atm.to_str().unwrap(), "--color", "never"]);
+    assert_eq!(r.status, 2, "{}", r.stderr);
+    let text = std::fs::read_to_string(&atm).unwrap();
+    let line_of = |key: &str| text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+    assert!(
+        r.stderr.contains(&format!(
+            "error[invalid-value]: `3F2A'; Remove-Item C:\\ -Recurse #` is not a certificate thumbprint\n   --> {}:{}:26\n",
+            atm.display(),
+            line_of("certificate_thumbprint")
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "error[invalid-value]: `http://ts.example/$(Stop-Computer)` is not a time-stamp server URL\n   --> {}:{}:20\n",
+            atm.display(),
+            line_of("timestamp_server")
+        )),
+        "{}",
+        r.stderr
+    );
+    // The two values, and nothing in consequence of them.
+    assert!(
+        r.stderr.ends_with("error: 2 errors found\n"),
+        "{}",
+        r.stderr
+    );
+
+    // A Windows signing host without a thumbprint cannot pick a certificate.
+    let tmp = TempDir::new("signing-no-thumbprint");
+    let atm = bank_with_signing(tmp.path(), "[signing]\nmethod = \"windows-host\"\n");
+    let r = run(&["check", atm.to_str().unwrap(), "--color", "never"]);
+    assert_eq!(r.status, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("error[missing-key]: missing key `certificate_thumbprint` in [signing]\n"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.ends_with("error: 1 error found\n"), "{}", r.stderr);
+}
+
+/// The `'…'` literals of `$Scripts` entries in Sign-Hardbase.ps1: (path, sha256).
+fn signing_list(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim().strip_prefix("@{ Path = '")?;
+            let (path, rest) = l.split_once("'; Sha256 = '")?;
+            let (sha, _) = rest.split_once('\'')?;
+            Some((path.replace('\\', "/"), sha.to_string()))
+        })
+        .collect()
+}
+
+/// Signs one file in place with osslsigncode (the same block layout Set-AuthenticodeSignature
+/// appends to a script).
+fn sign_in_place(file: &Path, cert: &Path, key: &Path) {
+    let signed = file.with_extension("signed");
+    let out = Command::new("osslsigncode")
+        .args(["sign", "-h", "sha256", "-certs"])
+        .arg(cert)
+        .arg("-key")
+        .arg(key)
+        .arg("-in")
+        .arg(file)
+        .arg("-out")
+        .arg(&signed)
+        .output()
+        .expect("osslsigncode runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::rename(&signed, file).unwrap();
+}
+
+#[test]
+fn the_windows_signing_host_script_covers_every_script_and_verify_accepts_its_signatures() {
+    let tmp = TempDir::new("signing-windows-host");
+    let dist = tmp.path().join("dist");
+    let r = run(&["build", ATM, "--out", dist.to_str().unwrap()]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let atm = dist.join("branch-atm-shinjuku");
+    let bytes = std::fs::read(atm.join("signing/Sign-Hardbase.ps1")).unwrap();
+    crate::windows_powershell::check_file_bytes("Sign-Hardbase.ps1", &bytes);
+    let source = std::str::from_utf8(&bytes[3..]).unwrap();
+    let tree = crate::windows_powershell::parse(source);
+    let problems = crate::windows_powershell::syntax_problems(&tree, source);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let ps7 = crate::windows_powershell::ps7_constructs(&tree, source);
+    assert!(ps7.is_empty(), "{}", ps7.join("\n"));
+    assert!(source.contains("$Thumbprint = '3F2A9C1B7D4E6F80A1B2C3D4E5F60718293A4B5C'"));
+    assert!(source.contains("Set-AuthenticodeSignature @arguments"));
+
+    // Every script that reaches the terminal is listed with the SHA-256 of the built bytes.
+    let listed = signing_list(source);
+    let shipped: Vec<String> = scripts(&atm.join("windows"))
+        .iter()
+        .map(|p| {
+            p.strip_prefix(&atm)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    assert_eq!(
+        listed.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(),
+        shipped
+    );
+    for (path, sha) in &listed {
+        let digest: String = sha2_hex(&std::fs::read(atm.join(path)).unwrap());
+        assert_eq!(&digest, sha, "{path}");
+    }
+    // Apply refuses to start unless those scripts are signed by the profile's certificate.
+    let apply = std::fs::read_to_string(atm.join("windows/Apply-Hardbase.ps1")).unwrap();
+    assert!(apply.contains("$SigningMethod = 'windows-host'"));
+    assert!(apply.contains("$SigningThumbprint = '3F2A9C1B7D4E6F80A1B2C3D4E5F60718293A4B5C'"));
+    assert!(apply.contains("if (-not $NoSignatureCheck) { foreach ($p in @(Get-SignatureProblems)) { $problems.Add($p) } }"));
+    assert!(apply.contains("    $problems = Get-PreflightProblems\r\n"));
+    // Restore is the way back: it runs whenever PowerShell lets it run.
+    let restore = std::fs::read_to_string(atm.join("windows/Restore-Hardbase.ps1")).unwrap();
+    assert!(restore.contains("    $problems = Get-PreflightProblems -NoSignatureCheck\r\n"));
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(atm.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["signing"]["method"], "windows-host");
+
+    let Some((cert, key)) = test_certificate(tmp.path()) else {
+        return;
+    };
+    for (path, _) in &listed {
+        sign_in_place(&atm.join(path), &cert, &key);
+    }
+    let r = run(&[
+        "verify",
+        atm.to_str().unwrap(),
+        "--check-signatures",
+        "--ca",
+        cert.to_str().unwrap(),
+    ]);
+    for (path, _) in &listed {
+        let line = format!("signed: {}/{path}, signature verified\n", atm.display());
+        assert!(r.stdout.contains(&line), "{line}\n{}", r.stdout);
+    }
+    assert!(!r.stdout.contains("changed: "), "{}", r.stdout);
+    // The signing script itself stays on the signing host, unsigned: the only finding.
+    assert!(r.stdout.contains("unsigned: "), "{}", r.stdout);
+    assert_eq!(
+        r.stdout.matches("signature INVALID").count(),
+        1,
+        "{}",
+        r.stdout
+    );
+
+    // A byte changed in a signed script's body is a changed artefact, signature or not.
+    let apply_path = atm.join("windows/Apply-Hardbase.ps1");
+    let mut signed = std::fs::read(&apply_path).unwrap();
+    let at = signed.windows(7).position(|w| w == b"$Phases").unwrap();
+    signed[at + 1] = b'Q';
+    std::fs::write(&apply_path, &signed).unwrap();
+    let r = run(&["verify", atm.to_str().unwrap()]);
+    assert_eq!(r.status, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!(
+            "changed: {}/windows/Apply-Hardbase.ps1\n",
+            atm.display()
+        )),
+        "{}",
+        r.stdout
+    );
+}
+
+fn sha2_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -177,3 +177,51 @@ pub fn is_root() -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
+
+/// Writes `dir/baselines/override.toml`: the built-in control `control` of `baselines/<file>`
+/// with the setting text from `from` up to the next blank line replaced by `setting`. Passed
+/// with `--baselines`, it overrides the built-in control of the same id. Returns the 1-based
+/// line of the override file where `from` (now `setting`) starts.
+pub fn override_baseline(
+    dir: &Path,
+    file: &str,
+    control: &str,
+    from: &str,
+    setting: &str,
+) -> usize {
+    let baselines = dir.join("baselines");
+    std::fs::create_dir_all(&baselines).unwrap();
+    let text = std::fs::read_to_string(root().join("baselines").join(file)).unwrap();
+    let start = text
+        .find(&format!("id = \"{control}\""))
+        .unwrap_or_else(|| panic!("{control} in {file}"));
+    let start = text[..start].rfind("[[control]]").unwrap();
+    let end = text[start + 1..]
+        .find("[[control]]")
+        .map(|i| start + 1 + i)
+        .unwrap_or(text.len());
+    let body = &text[start..end];
+    let at = body
+        .find(from)
+        .unwrap_or_else(|| panic!("{from} in {control}"));
+    let stop = body[at..]
+        .find("\n\n")
+        .map(|i| at + i)
+        .unwrap_or(body.len());
+    let replaced = format!("{}{setting}{}", &body[..at], &body[stop..]);
+    std::fs::write(baselines.join("override.toml"), replaced).unwrap();
+    body[..at].lines().count() + 1
+}
+
+/// Writes `dir/atm.toml`: a profile named `atm` extending the example ATM, with `extra` appended.
+pub fn atm_profile(dir: &Path, extra: &str) {
+    let example = root().join("examples/regional-bank/branch-atm-shinjuku.toml");
+    std::fs::write(
+        dir.join("atm.toml"),
+        format!(
+            "[profile]\nname = \"atm\"\nextends = [{:?}]\n{extra}",
+            example.display().to_string()
+        ),
+    )
+    .unwrap();
+}

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{python_with, root, run, run_in, run_python, TempDir};
+use crate::util::{
+    atm_profile, override_baseline, python_with, root, run, run_in, run_python, TempDir,
+};
 
 /// Prints the Machine registry.pol's SrpV2 entries; rule XML is parsed by xml.etree.
 const SRPV2_READ: &str = r#"
@@ -172,29 +174,20 @@ fn rule_ids_are_profile_independent() {
 
 /// A profile extending the example ATM, with an override of FUN-DEV-002 under `--baselines`.
 fn device_fixture(tmp: &TempDir, setting: &str) -> Vec<String> {
-    let example = root().join("examples/regional-bank/branch-atm-shinjuku.toml");
-    let profile = tmp.path().join("atm.toml");
-    std::fs::write(
-        &profile,
-        format!(
-            "[profile]\nname = \"atm\"\nextends = [{:?}]\n\n[params]\nperipheral_device_ids = [\n  'USB\\VID_0B00&PID_0001',\n  'USB\\VID_0B00&PID_0009',\n]\n",
-            example.display().to_string()
-        ),
-    )
-    .unwrap();
-    let baselines = tmp.path().join("baselines");
-    std::fs::create_dir_all(&baselines).unwrap();
-    let function = std::fs::read_to_string(root().join("baselines/function.toml")).unwrap();
-    let start = function.find("id = \"FUN-DEV-002\"").unwrap();
-    let start = function[..start].rfind("[[control]]").unwrap();
-    let end = start + 1 + function[start + 1..].find("[[control]]").unwrap();
-    let control = &function[start..end];
-    let at = control.find("kind = \"device_install\"").unwrap();
-    let overridden = format!("{}{setting}\n", &control[..at]);
-    std::fs::write(baselines.join("override.toml"), overridden).unwrap();
+    atm_profile(
+        tmp.path(),
+        "\n[params]\nperipheral_device_ids = [\n  'USB\\VID_0B00&PID_0001',\n  'USB\\VID_0B00&PID_0009',\n]\n",
+    );
+    override_baseline(
+        tmp.path(),
+        "function.toml",
+        "FUN-DEV-002",
+        "kind = \"device_install\"",
+        setting,
+    );
     vec![
         "--baselines".into(),
-        baselines.display().to_string(),
+        tmp.path().join("baselines").display().to_string(),
         "check".into(),
         "atm.toml".into(),
     ]
@@ -210,7 +203,11 @@ fn peripheral_missing_from_the_allow_list_is_refused() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let r = run_in(tmp.path(), &args);
     assert_eq!(r.status, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("error[lockdown-conflict]"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("error[lockdown-conflict]"),
+        "{}",
+        r.stderr
+    );
     assert!(
         r.stderr
             .contains("lacks the peripherals `USB\\VID_0B00&PID_0009`"),

@@ -2,9 +2,11 @@
 //!
 //! It is rendered like Apply (same context, same escaping: every profile value is a
 //! single-quoted literal made by [`super::powershell::quote`]) but from its own template,
-//! `templates/windows/Collect-Hardbase.ps1.hbs`, which carries only the registry table it needs
-//! and none of Apply's functions that write. The folder it writes is the contract described in
-//! [`crate::snapshot`].
+//! `templates/windows/Collect-Hardbase.ps1.hbs`, which carries only the tables it needs (the
+//! registry entries, the governed boot elements with the reading each value gives, the WDAC
+//! destinations) and none of Apply's functions that write: the few readers it shares with Apply
+//! (the BCD store) are its own read-only copies. The folder it writes is the contract described
+//! in [`crate::snapshot`].
 
 use super::powershell::{self, ScriptInput};
 

@@ -7,7 +7,7 @@
 use crate::model::{DesiredSetting, DesiredState};
 use crate::output::TreeFiles;
 
-use super::{audit_csv, gpo_backup, gpttmpl_inf, policy, powershell, registry_pol};
+use super::{audit_csv, gpo_backup, gpttmpl_inf, policy, powershell, registry_pol, shell_launcher};
 
 /// The backup, creation and modification time written into the GPO backup: fixed, so the same
 /// inputs give the same bytes (GPMC only displays it).
@@ -75,6 +75,12 @@ pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
         "windows/acceptance/Invoke-HardbaseAcceptance.ps1".into(),
         powershell::encode(&powershell::acceptance(&input)?),
     ));
+    if let Some(xml) = shell_launcher::xml(state)? {
+        files.push((
+            format!("windows/{}", shell_launcher::FILE),
+            xml.into_bytes(),
+        ));
+    }
     for setting in state.settings() {
         if let crate::catalog::setting::SettingKind::WdacPolicy(w) = &setting.kind {
             let bytes = std::fs::read(&w.policy_file)
@@ -85,6 +91,10 @@ pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     files.dedup_by(|a, b| a.0 == b.0);
+    if let Some(sign) = super::signing::script(state, &files)? {
+        files.push((super::signing::PATH.into(), sign));
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+    }
     Ok(files)
 }
 

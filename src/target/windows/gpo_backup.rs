@@ -86,7 +86,8 @@ pub const SECURITY_DESCRIPTOR_SDDL: &str =
 (A;CI;CCDCLCSWRPWPDTLOSDRCWDWO;;;BA)(A;CI;LCRPLORC;;;ED)(A;CI;LCRPLORC;;;AU)\
 (A;CI;CCDCLCSWRPWPDTLOSDRCWDWO;;;SY)(A;CIIO;CCDCLCSWRPWPDTLOSDRCWDWO;;;CO)";
 
-fn derived_guid(kind: &str, profile_name: &str) -> String {
+/// `{UPPERCASE-GUID}`: UUID v5 of `kind:` + the profile name in hardbase's namespace.
+pub(super) fn derived_guid(kind: &str, profile_name: &str) -> String {
     let id = Uuid::new_v5(&NAMESPACE, format!("{kind}:{profile_name}").as_bytes());
     format!("{{{}}}", id.hyphenated().to_string().to_uppercase())
 }
@@ -490,7 +491,7 @@ fn cdata(value: &str) -> String {
 }
 
 /// Escapes text for an XML text node or a double-quoted attribute.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -14,3 +14,5 @@ pub mod gpttmpl_inf;
 pub mod policy;
 pub mod powershell;
 pub mod registry_pol;
+pub mod shell_launcher;
+pub mod signing;

@@ -23,15 +23,18 @@ use sha2::{Digest, Sha256};
 use crate::catalog::param::ParamValue;
 use crate::catalog::setting::{
     AppLockerCollection, ApplyPhase, BootObject, EnforcementMode, FeatureState, FirewallAction,
-    ListMode, OverlayType, Principal, SettingKind, ShellExitAction, StartMode,
+    ListMode, OverlayType, Principal, SettingKind, ShellExitAction, ShellLauncherVersion,
+    StartMode,
 };
 use crate::catalog::taxonomy::{Family, Role};
 use crate::model::DesiredState;
 
 use super::policy::WindowsPolicy;
 use super::registry_pol::{PolData, PolEntry};
+use super::shell_launcher;
 
 const COMMON: &str = include_str!("../../../templates/windows/common.ps1.hbs");
+const BCD: &str = include_str!("../../../templates/windows/bcd.ps1.hbs");
 const APPLY: &str = include_str!("../../../templates/windows/Apply-Hardbase.ps1.hbs");
 const RESTORE: &str = include_str!("../../../templates/windows/Restore-Hardbase.ps1.hbs");
 const ACCEPTANCE: &str =
@@ -160,6 +163,8 @@ pub(super) fn render(template: &str, input: &ScriptInput) -> Result<String, Stri
     hb.register_helper("ps", Box::new(ps_helper));
     hb.register_partial("common", COMMON)
         .map_err(|e| format!("template common.ps1.hbs: {e}"))?;
+    hb.register_partial("bcd", BCD)
+        .map_err(|e| format!("template bcd.ps1.hbs: {e}"))?;
     hb.register_template_string("script", template)
         .map_err(|e| format!("PowerShell template: {e}"))?;
     let text = hb
@@ -536,6 +541,7 @@ fn context(input: &ScriptInput) -> Result<Value, String> {
     let mut applocker = Vec::new();
     let mut wdac = Vec::new();
     let mut kiosk = Vec::new();
+    let mut assigned_access = Vec::new();
     let mut keyboard = Vec::new();
     let mut uwf = Vec::new();
     for s in &policy.apply_only {
@@ -659,6 +665,8 @@ fn context(input: &ScriptInput) -> Result<Value, String> {
                     "mode": match w.mode { EnforcementMode::AuditOnly => "AuditOnly", EnforcementMode::Enforce => "Enforce" },
                 }));
             }
+            // Shell Launcher v2 is one XML document for all its shells (below).
+            SettingKind::KioskShell(k) if k.launcher == ShellLauncherVersion::V2 => {}
             SettingKind::KioskShell(k) => {
                 let principal = principal_json(&k.account);
                 kiosk.push(json!({
@@ -672,6 +680,14 @@ fn context(input: &ScriptInput) -> Result<Value, String> {
                         ShellExitAction::DoNothing => 3,
                     },
                     "admin_shell": k.admin_shell,
+                }));
+            }
+            SettingKind::AssignedAccess(a) => {
+                let principal = principal_json(&a.account);
+                assigned_access.push(json!({
+                    "sid": principal["sid"],
+                    "account": principal["account"],
+                    "app_user_model_id": a.app_user_model_id,
                 }));
             }
             SettingKind::KeyboardFilter(k) => keyboard.push(json!({
@@ -696,6 +712,22 @@ fn context(input: &ScriptInput) -> Result<Value, String> {
             }
         }
     }
+
+    // Apply checks the file's hash before it hands the XML to the MDM bridge.
+    let shell_launcher_v2 = match shell_launcher::xml(state)? {
+        Some(xml) => json!({
+            "file": shell_launcher::FILE,
+            "sha256": Sha256::digest(xml.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<String>(),
+            "accounts": shell_launcher::v2_shells(state)
+                .iter()
+                .map(|k| principal_json(&k.account))
+                .collect::<Vec<_>>(),
+        }),
+        None => Value::Null,
+    };
 
     let mut secrets = Vec::new();
     for name in state.secrets() {
@@ -748,6 +780,10 @@ fn context(input: &ScriptInput) -> Result<Value, String> {
             "editions": editions,
             "membership": profile.membership.map(|m| m.id()).unwrap_or(""),
         },
+        "signing": {
+            "method": profile.signing.as_ref().map(|s| s.method.id()).unwrap_or(""),
+            "thumbprint": profile.signing.as_ref().and_then(|s| s.certificate_thumbprint.clone()).unwrap_or_default(),
+        },
         "generator": format!("hardbase {}", env!("CARGO_PKG_VERSION")),
         "backup_id": input.backup_id,
         "phases": WINDOWS_PHASES.iter().map(|p| phase_name(*p)).collect::<Vec<_>>(),
@@ -766,6 +802,8 @@ fn context(input: &ScriptInput) -> Result<Value, String> {
         "applocker": applocker,
         "wdac": wdac,
         "kiosk": kiosk,
+        "shell_launcher_v2": shell_launcher_v2,
+        "assigned_access": assigned_access,
         "keyboard": keyboard,
         "uwf": uwf,
         "probe": { "addresses": addresses, "port": port, "program": program_bound },

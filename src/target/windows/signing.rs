@@ -1,0 +1,108 @@
+//! `signing/Sign-Hardbase.ps1`: the script a Windows signing host runs to sign a profile's
+//! PowerShell scripts with `Set-AuthenticodeSignature`, for profiles whose `[signing]` method is
+//! `windows-host`.
+//!
+//! The script carries the SHA-256 of every script as built, so the signing host signs exactly
+//! what hardbase wrote and refuses anything changed since. A signature block is appended after
+//! the script's last line (`\r\n# SIG # Begin signature block\r\n` … `# SIG # End signature
+//! block\r\n`, as osslsigncode writes it too); [`unsigned_len`] finds where the built bytes end,
+//! which is how `hardbase verify` and the signing script compare a signed script with the build.
+
+use std::sync::{Arc, Mutex};
+
+use handlebars::Handlebars;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::powershell;
+use crate::load::profile::SigningMethod;
+use crate::model::DesiredState;
+
+const TEMPLATE: &str = include_str!("../../../templates/windows/Sign-Hardbase.ps1.hbs");
+
+/// Where the signing script goes in the profile's output tree (outside `windows/`, which is
+/// what reaches the terminal).
+pub const PATH: &str = "signing/Sign-Hardbase.ps1";
+
+const MARKER: &[u8] = b"\r\n# SIG # Begin signature block\r\n";
+
+/// The length of a script without the signature block appended to it (the whole length when it
+/// has none).
+pub fn unsigned_len(bytes: &[u8]) -> usize {
+    bytes
+        .windows(MARKER.len())
+        .rposition(|w| w == MARKER)
+        .unwrap_or(bytes.len())
+}
+
+/// The signing script for `scripts` (tree path, bytes as built), or `None` when the profile
+/// is not signed on a Windows host.
+pub fn script(
+    state: &DesiredState,
+    scripts: &[(String, Vec<u8>)],
+) -> Result<Option<Vec<u8>>, String> {
+    let Some(signing) = &state.profile.signing else {
+        return Ok(None);
+    };
+    if signing.method != SigningMethod::WindowsHost {
+        return Ok(None);
+    }
+    let thumbprint = signing
+        .certificate_thumbprint
+        .clone()
+        .ok_or("the [signing] table has no certificate_thumbprint")?;
+    let list: Vec<serde_json::Value> = scripts
+        .iter()
+        .filter(|(path, _)| path.ends_with(".ps1"))
+        .map(|(path, bytes)| {
+            let sha: String = Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            json!({ "path": path.replace('/', "\\"), "sha256": sha })
+        })
+        .collect();
+    let data = json!({
+        "profile_name": state.profile.name,
+        "thumbprint": thumbprint,
+        "timestamp_server": signing.timestamp_server.clone().unwrap_or_default(),
+        "scripts": list,
+    });
+    let errors: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = Arc::clone(&errors);
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(move |text| match powershell::quote(text) {
+        Ok(q) => q,
+        Err(e) => {
+            sink.lock().map(|mut v| v.push(e)).ok();
+            "$null".to_string()
+        }
+    });
+    let text = hb
+        .render_template(TEMPLATE, &data)
+        .map_err(|e| format!("Sign-Hardbase.ps1 template: {e}"))?;
+    if let Some(e) = errors.lock().ok().and_then(|v| v.first().cloned()) {
+        return Err(e);
+    }
+    Ok(Some(powershell::encode(&text)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsigned_len_finds_the_appended_block() {
+        let built = b"\xEF\xBB\xBFWrite-Host 1\r\n".to_vec();
+        let mut signed = built.clone();
+        signed.extend_from_slice(
+            b"\r\n# SIG # Begin signature block\r\n# MIIx\r\n# SIG # End signature block\r\n",
+        );
+        assert_eq!(unsigned_len(&signed), built.len());
+        assert_eq!(unsigned_len(&built), built.len());
+        // The marker text inside the script body (no preceding CRLF) is not a signature block.
+        let body = b"Write-Host '# SIG # Begin signature block'\r\n";
+        assert_eq!(unsigned_len(body), body.len());
+    }
+}
