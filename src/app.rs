@@ -184,6 +184,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Verify(ref args) => verify(args),
         Command::Explain(ref args) => explain(&cli, args),
         Command::List(ref args) => list(&cli, args),
+        Command::Coverage(ref args) => coverage(&cli, args),
         Command::Schema => schema(&cli),
         Command::Checklist(ref args) => checklist(&cli, args),
         Command::Diff(ref args) => diff(&cli, args),
@@ -302,6 +303,34 @@ fn parse_filter<T>(
         diags.push(d);
     }
     parsed
+}
+
+fn coverage(cli: &Cli, args: &crate::cli::CoverageArgs) -> CmdResult {
+    use crate::cli::CoverageFormat;
+    let mut session = Session::new(cli);
+    let rows = if args.profiles.is_empty() {
+        report::coverage::of_catalog(&session.catalog)
+    } else {
+        let states = session.resolve_all(&args.profiles, &args.resolve);
+        session.report();
+        if session.diags.has_errors() {
+            return Ok(ExitCode::from(INVALID));
+        }
+        let states: Vec<DesiredState> = states.into_iter().flatten().collect();
+        report::coverage::of_profiles(&states)
+    };
+    session.report();
+    if session.diags.has_errors() {
+        return Ok(ExitCode::from(INVALID));
+    }
+    let text = match args.format {
+        CoverageFormat::Text => report::coverage::text(&rows, args.lang),
+        CoverageFormat::Md => report::coverage::markdown(&rows, args.lang),
+        CoverageFormat::Json => {
+            serde_json::to_string_pretty(&report::coverage::json(&rows))? + "\n"
+        }
+    };
+    Ok(print(text.as_bytes()))
 }
 
 fn list(cli: &Cli, args: &ListArgs) -> CmdResult {

@@ -56,6 +56,10 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List controls, roles or platforms.
     List(ListArgs),
+    /// Print the coverage tables: controls per role × category × tier, and which attack steps
+    /// each role's controls address (and how many of them are machine-checked). With profiles,
+    /// one row per profile instead of per role.
+    Coverage(CoverageArgs),
     /// Print the JSON Schema of the profile format (for TOML editors such as Taplo or Even Better TOML).
     Schema,
     /// Write the auditor's checklist for one profile.
@@ -190,6 +194,27 @@ pub struct ListArgs {
     pub lang: Lang,
     #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
     pub format: TextOrJson,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CoverageFormat {
+    Text,
+    Md,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct CoverageArgs {
+    /// Profile files or folders; without any, the built-in catalog (and --baselines) per role.
+    #[arg(value_name = "PROFILE")]
+    pub profiles: Vec<PathBuf>,
+    /// Language of the headings and category names.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
+    #[arg(long, value_enum, default_value_t = CoverageFormat::Text)]
+    pub format: CoverageFormat,
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -35,6 +35,9 @@ pub struct References {
     pub cis: Vec<String>,
     pub pci_atm: Vec<String>,
     pub fisc: Vec<String>,
+    /// Other sources: guidance, advisories and incident reports (`CCDS 3.4`, `CISA AA20-239A` …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other: Vec<String>,
 }
 
 /// A parameter a control declares.
@@ -736,7 +739,8 @@ fn load_control(sources: &SourceMap, node: &Node, diags: &mut Diagnostics) -> Op
         references.cis = list("cis", &mut r);
         references.pci_atm = list("pci_atm", &mut r);
         references.fisc = list("fisc", &mut r);
-        r.finish(&["attack", "cis", "pci_atm", "fisc"], diags);
+        references.other = list("other", &mut r);
+        r.finish(&["attack", "cis", "pci_atm", "fisc", "other"], diags);
     }
     let mut params = Vec::new();
     if let Some(mut p) = t.table("params", diags) {

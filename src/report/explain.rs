@@ -126,6 +126,7 @@ pub fn to_text(control: &Control, sources: &SourceMap, lang: Lang) -> String {
         ("CIS", &r.cis),
         ("PCI ATM", &r.pci_atm),
         ("FISC", &r.fisc),
+        ("Other", &r.other),
     ] {
         if !list.is_empty() {
             refs.push(format!("{name}: {}", list.join(", ")));

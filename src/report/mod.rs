@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod checklist;
+pub mod coverage;
 pub mod drift;
 pub mod explain;
 pub mod junit;

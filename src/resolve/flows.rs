@@ -189,3 +189,89 @@ pub fn check_admin_path(
         }
     }
 }
+
+/// Where Windows Event Forwarding sends events: the `Server=` URL of a subscription manager
+/// entry (`Server=https://wec.example:5986/wsman/SubscriptionManager/WEC,Refresh=60`), as
+/// (host, port). Without an explicit port, WinRM's defaults apply: 5985 for http, 5986 for https.
+pub fn subscription_manager_target(entry: &str) -> Option<(String, u16)> {
+    let server = entry
+        .split(',')
+        .find_map(|part| part.trim().strip_prefix("Server="))?;
+    let (default_port, rest) = if let Some(r) = server.strip_prefix("https://") {
+        (5986, r)
+    } else if let Some(r) = server.strip_prefix("http://") {
+        (5985, r)
+    } else {
+        return None;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.is_empty() && !h.ends_with(':') => (h, p.parse().ok()?),
+        _ => (authority, default_port),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_string(), port))
+}
+
+/// The event-forwarding subscription manager must be reachable through the profile's own
+/// log-forwarding flow: the same port, and the same address when the URL names one. Otherwise
+/// the firewall allow rule opens one port while the forwarder uses another, and a default-deny
+/// silently stops the logs.
+pub fn check_event_forwarding(
+    flows: &[FlowInstance],
+    controls: &[ControlState],
+    diags: &mut Diagnostics,
+) {
+    let Some(flow) = flows.iter().find(|f| f.id == "log-forwarding") else {
+        return;
+    };
+    for control in controls {
+        for setting in &control.settings {
+            let SettingKind::RegistryList(list) = &setting.kind else {
+                continue;
+            };
+            if !list
+                .key
+                .to_ascii_lowercase()
+                .ends_with(r"eventforwarding\subscriptionmanager")
+            {
+                continue;
+            }
+            let at = setting
+                .params
+                .iter()
+                .find_map(|(_, origin)| *origin)
+                .unwrap_or(setting.origin);
+            for item in &list.items {
+                let Some((host, port)) = subscription_manager_target(item) else {
+                    continue;
+                };
+                let ip_literal = host.parse::<std::net::IpAddr>().is_ok();
+                let port_ok = flow.ports.is_empty() || flow.ports.contains(&port);
+                let host_ok = !ip_literal
+                    || flow.peers.is_empty()
+                    || flow.peers.iter().any(|p| address_covers(p, &host));
+                if port_ok && host_ok {
+                    continue;
+                }
+                let mut d = Diagnostic::error(
+                    Code::BlockedFlow,
+                    format!(
+                        "control {} forwards events to {host} port {port}, but the `log-forwarding` flow is {} port {}",
+                        control.control.id,
+                        flow.peers.join(", "),
+                        flow.ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+                    ),
+                )
+                .at(at, "the subscription manager")
+                .note("the firewall allow rule follows the flow (log_collector, log_port): set log_port to the subscription manager's port (5986 for https, 5985 for http) and log_collector to its address");
+                if let Some(span) = flow.span {
+                    d = d.also(span, "the flow is declared here");
+                }
+                diags.push(d);
+            }
+        }
+    }
+}

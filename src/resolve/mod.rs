@@ -754,6 +754,7 @@ fn resolve_chain(
     // With a rejected value some allow rules were skipped: the guard would only add noise.
     if invalid.is_empty() {
         flows::check(&flow_instances, &states, leaf.header, diags);
+        flows::check_event_forwarding(&flow_instances, &states, diags);
     }
     if identity.is_some_and(|(_, p)| p.family == Family::Windows) {
         let workgroup = membership != Some(crate::catalog::taxonomy::Membership::Domain);

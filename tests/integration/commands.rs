@@ -499,7 +499,7 @@ fn verify_detects_changed_missing_and_extra_files() {
 #[test]
 fn build_ships_the_wdac_policy_file() {
     let dir = TempDir::new("wdac");
-    let bank = root().join("examples/regional-bank/bank-common.toml");
+    let bank = root().join("examples/regional-bank/bank-windows.toml");
     let profile = format!(
         "[profile]\nname = \"wdac-atm\"\nrole = \"atm-terminal\"\nplatform = \"windows-10-iot-ltsc-2021\"\nmembership = \"workgroup\"\nextends = [{bank:?}]\n\n[signing]\nmethod = \"windows-host\"\ncertificate_thumbprint = \"3F2A9C1B7D4E6F80A1B2C3D4E5F60718293A4B5C\"\n\n[params]\natm_app_path = 'C:\\ATMApp\\bin\\atmapp.exe'\nperipheral_device_ids = ['USB\\VID_0B00&PID_0001']\nwdac_policy_id = \"{{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}}\"\nwdac_policy_file = \"policies/atm.cip\"\n"
     );

@@ -770,10 +770,11 @@ fn bank_copy(tmp: &Path, edit: impl Fn(String) -> String) -> PathBuf {
             std::fs::copy(e.path(), tmp.join(e.file_name())).unwrap();
         }
     }
-    let atm = tmp.join("branch-atm-shinjuku.toml");
-    let text = std::fs::read_to_string(&atm).unwrap();
-    std::fs::write(&atm, edit(text)).unwrap();
-    atm
+    // The fleet layer holds what every ATM shares (the WDAC exclusion and its waiver too).
+    let fleet = tmp.join("atm-fleet.toml");
+    let text = std::fs::read_to_string(&fleet).unwrap();
+    std::fs::write(&fleet, edit(text)).unwrap();
+    tmp.join("branch-atm-shinjuku.toml")
 }
 
 #[test]

@@ -60,20 +60,31 @@ fn import(dir: &Path, snapshot: &Path) -> (String, String) {
     (std::fs::read_to_string(&layer).unwrap(), r.stdout)
 }
 
-/// Copies an example profile and `bank-common.toml` into `dir`, the profile extending the
-/// proposed layer after the bank's, and returns `hardbase check --format json` of it.
+/// Copies the example bank into `dir`, the profile extending the proposed layer after its own
+/// layers, and returns `hardbase check --format json` of it.
 fn check_extending(dir: &Path, example: &str) -> Value {
     let examples = root().join("examples/regional-bank");
-    std::fs::copy(
-        examples.join("bank-common.toml"),
-        dir.join("bank-common.toml"),
-    )
-    .unwrap();
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
     let text = std::fs::read_to_string(examples.join(example)).unwrap();
-    let text = text.replace(
-        "extends = [\"bank-common.toml\"]",
-        "extends = [\"bank-common.toml\", \"proposed.toml\"]",
-    );
+    // The profile's own layers first, then the proposal.
+    let text = text
+        .lines()
+        .map(|l| {
+            match l
+                .strip_prefix("extends = [")
+                .and_then(|r| r.strip_suffix(']'))
+            {
+                Some(layers) => format!("extends = [{layers}, \"proposed.toml\"]"),
+                None => l.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(text.contains("proposed.toml"));
     std::fs::write(dir.join("profile.toml"), text).unwrap();
     let r = run_in(dir, &["check", "profile.toml"]);

@@ -44,7 +44,7 @@ fn rule_lines(file: &InstallFile) -> Vec<String> {
 
 /// Runs sshd with `args`; without a privilege-separation directory (and as root) it runs in a
 /// private mount namespace with its own `/run/sshd`, as DESIGN's validator table describes.
-fn sshd(sshd: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn sshd(sshd: &Path, args: &[&str]) -> std::process::Output {
     let privsep_missing = !Path::new("/run/sshd").is_dir();
     let output = if privsep_missing {
         Command::new("unshare")
@@ -60,12 +60,12 @@ fn sshd(sshd: &Path, args: &[&str]) -> std::process::Output {
 }
 
 /// A stock Debian 12 sshd_config whose `Include` reads `dir`, plus a host key, in `dir`'s parent.
-struct MergedConfig {
+pub(crate) struct MergedConfig {
     config: PathBuf,
     host_key: PathBuf,
 }
 
-fn merged_config(tmp: &Path, drop_ins: &[(&str, &[u8])]) -> MergedConfig {
+pub(crate) fn merged_config(tmp: &Path, drop_ins: &[(&str, &[u8])]) -> MergedConfig {
     let dir = tmp.join("sshd_config.d");
     std::fs::create_dir_all(&dir).unwrap();
     for (name, bytes) in drop_ins {
@@ -101,7 +101,7 @@ fn merged_config(tmp: &Path, drop_ins: &[(&str, &[u8])]) -> MergedConfig {
 }
 
 /// `sshd -t` must accept the merged configuration; returns `sshd -T` as option → value.
-fn effective(sshd_path: &Path, merged: &MergedConfig) -> BTreeMap<String, String> {
+pub(crate) fn effective(sshd_path: &Path, merged: &MergedConfig) -> BTreeMap<String, String> {
     let (config, key) = (
         merged.config.to_str().unwrap(),
         merged.host_key.to_str().unwrap(),

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod catalog;
 mod checklist;
 mod commands;
 mod diagnostics;
@@ -18,6 +19,7 @@ mod linux_scripts;
 mod linux_services;
 mod properties;
 mod resolution;
+mod role_matrix;
 mod signing;
 mod snapshots;
 mod windows_applocker;

@@ -239,7 +239,7 @@ fn every_role_and_platform_resolves_with_the_builtin_catalog() {
     let platforms = crate::util::run(&["list", "platforms", "--format", "json"]);
     let platforms: Value = serde_json::from_str(&platforms.stdout).unwrap();
     let dir = crate::util::TempDir::new("roles");
-    let bank = crate::util::root().join("examples/regional-bank/bank-common.toml");
+    let examples = crate::util::root().join("examples/regional-bank");
     // A compiled WDAC policy is an input file; any bytes do for resolution.
     std::fs::create_dir_all(dir.path().join("policies")).unwrap();
     std::fs::write(dir.path().join("policies/atm.cip"), b"policy").unwrap();
@@ -254,6 +254,12 @@ fn every_role_and_platform_resolves_with_the_builtin_catalog() {
                 } else {
                     ""
                 };
+                // Windows machines forward events to the event collector (bank-windows.toml).
+                let bank = examples.join(if platform["family"] == "windows" {
+                    "bank-windows.toml"
+                } else {
+                    "bank-common.toml"
+                });
                 let text = format!(
                     "[profile]\nname = \"p\"\nrole = \"{role}\"\nplatform = \"{id}\"\n{membership}tiers = {tiers}\nextends = [{bank:?}]\n\n[signing]\nmethod = \"windows-host\"\ncertificate_thumbprint = \"3F2A9C1B7D4E6F80A1B2C3D4E5F60718293A4B5C\"\n\n[params]\natm_app_path = 'C:\\ATMApp\\bin\\atmapp.exe'\nperipheral_device_ids = ['USB\\VID_0B00&PID_0001']\nwdac_policy_id = \"{{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}}\"\nwdac_policy_file = \"policies/atm.cip\"\nkiosk_usb_ids = \"0eef:0001\"\n",
                 );

@@ -410,22 +410,22 @@ fn signing_errors_name_what_is_missing() {
 
 const SIGNING_TABLE: &str = "[signing]\nmethod = \"windows-host\"\ncertificate_thumbprint = \"3F2A9C1B7D4E6F80A1B2C3D4E5F60718293A4B5C\"\n";
 
-/// A copy of the example bank in `dir` with the ATM profile's `[signing]` table replaced by
-/// `signing` (which may be empty).
-fn bank_with_signing(dir: &Path, signing: &str) -> PathBuf {
+/// A copy of the example bank in `dir` with the ATM fleet layer's `[signing]` table replaced by
+/// `signing` (which may be empty): the Shinjuku ATM profile and the fleet layer.
+fn bank_with_signing(dir: &Path, signing: &str) -> (PathBuf, PathBuf) {
     let src = root().join("examples/regional-bank");
     for entry in std::fs::read_dir(&src).unwrap() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
     }
-    let atm = dir.join("branch-atm-shinjuku.toml");
-    let text = std::fs::read_to_string(&atm).unwrap();
+    let fleet = dir.join("atm-fleet.toml");
+    let text = std::fs::read_to_string(&fleet).unwrap();
     assert!(
         text.contains(SIGNING_TABLE),
-        "the example ATM signs on a Windows host"
+        "the example ATM fleet signs on a Windows host"
     );
-    std::fs::write(&atm, text.replace(SIGNING_TABLE, signing)).unwrap();
-    atm
+    std::fs::write(&fleet, text.replace(SIGNING_TABLE, signing)).unwrap();
+    (dir.join("branch-atm-shinjuku.toml"), fleet)
 }
 
 /// 1-based line of the `[[control.setting]]` header of the first setting after `needle` in a
@@ -444,13 +444,13 @@ fn setting_line(baseline: &str, needle: &str) -> usize {
 #[test]
 fn script_enforcement_without_signing_is_refused_at_the_setting() {
     let tmp = TempDir::new("signing-required");
-    let atm = bank_with_signing(tmp.path(), "");
+    let (atm, _) = bank_with_signing(tmp.path(), "");
     let r = run(&["check", atm.to_str().unwrap(), "--color", "never"]);
     assert_eq!(r.status, 2, "{}", r.stderr);
     let all_signed = setting_line("function.toml", "data = \"AllSigned\"");
     let applocker = setting_line("function.toml", "collection = \"script\"");
-    let first = "error[unsigned-scripts]: control FUN-APP-002 sets the PowerShell execution policy to AllSigned by Group Policy, which overrides `-ExecutionPolicy Bypass`, but the profile does not sign its scripts\n";
-    assert!(r.stderr.starts_with(first), "{}", r.stderr);
+    let first = "error[unsigned-scripts]: control FUN-APP-007 sets the PowerShell execution policy to AllSigned by Group Policy, which overrides `-ExecutionPolicy Bypass`, but the profile does not sign its scripts\n";
+    assert!(r.stderr.contains(first), "{}", r.stderr);
     assert!(
         r.stderr.contains(&format!(
             "--> <built-in>/baselines/function.toml:{all_signed}:1\n"
@@ -489,14 +489,14 @@ fn script_enforcement_without_signing_is_refused_at_the_setting() {
 
     // The same profile with its [signing] table back is accepted.
     let again = TempDir::new("signing-required-signed");
-    let signed = bank_with_signing(again.path(), SIGNING_TABLE);
+    let (signed, _) = bank_with_signing(again.path(), SIGNING_TABLE);
     assert_eq!(run(&["check", signed.to_str().unwrap()]).status, 0);
 }
 
 #[test]
 fn a_profile_signed_on_the_build_host_is_not_built_unsigned() {
     let tmp = TempDir::new("signing-build-host");
-    let atm = bank_with_signing(tmp.path(), "[signing]\nmethod = \"build-host\"\n");
+    let (atm, fleet) = bank_with_signing(tmp.path(), "[signing]\nmethod = \"build-host\"\n");
     let out = tmp.path().join("dist");
     let r = run(&[
         "build",
@@ -507,7 +507,7 @@ fn a_profile_signed_on_the_build_host_is_not_built_unsigned() {
         "never",
     ]);
     assert_eq!(r.status, 2, "{}", r.stderr);
-    let text = std::fs::read_to_string(&atm).unwrap();
+    let text = std::fs::read_to_string(&fleet).unwrap();
     let line = text
         .lines()
         .position(|l| l == "method = \"build-host\"")
@@ -515,7 +515,7 @@ fn a_profile_signed_on_the_build_host_is_not_built_unsigned() {
         + 1;
     let expected = format!(
         "error[unsigned-scripts]: profile `branch-atm-shinjuku` is signed on the build host, but the build was not asked to sign\n   --> {}:{line}:10\n",
-        atm.display()
+        fleet.display()
     );
     assert!(r.stderr.starts_with(&expected), "{}", r.stderr);
     assert!(r.stderr.contains("nothing was written"), "{}", r.stderr);
@@ -528,18 +528,18 @@ fn a_profile_signed_on_the_build_host_is_not_built_unsigned() {
 #[test]
 fn hostile_signing_values_are_refused_at_their_line() {
     let tmp = TempDir::new("signing-hostile");
-    let atm = bank_with_signing(
+    let (atm, fleet) = bank_with_signing(
         tmp.path(),
         "[signing]\nmethod = \"windows-host\"\ncertificate_thumbprint = \"3F2A'; Remove-Item C:\\\\ -Recurse #\"\ntimestamp_server = \"http://ts.example/$(Stop-Computer)\"\n",
     );
     let r = run(&["check", atm.to_str().unwrap(), "--color", "never"]);
     assert_eq!(r.status, 2, "{}", r.stderr);
-    let text = std::fs::read_to_string(&atm).unwrap();
+    let text = std::fs::read_to_string(&fleet).unwrap();
     let line_of = |key: &str| text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
     assert!(
         r.stderr.contains(&format!(
             "error[invalid-value]: `3F2A'; Remove-Item C:\\ -Recurse #` is not a certificate thumbprint\n   --> {}:{}:26\n",
-            atm.display(),
+            fleet.display(),
             line_of("certificate_thumbprint")
         )),
         "{}",
@@ -548,7 +548,7 @@ fn hostile_signing_values_are_refused_at_their_line() {
     assert!(
         r.stderr.contains(&format!(
             "error[invalid-value]: `http://ts.example/$(Stop-Computer)` is not a time-stamp server URL\n   --> {}:{}:20\n",
-            atm.display(),
+            fleet.display(),
             line_of("timestamp_server")
         )),
         "{}",
@@ -563,7 +563,7 @@ fn hostile_signing_values_are_refused_at_their_line() {
 
     // A Windows signing host without a thumbprint cannot pick a certificate.
     let tmp = TempDir::new("signing-no-thumbprint");
-    let atm = bank_with_signing(tmp.path(), "[signing]\nmethod = \"windows-host\"\n");
+    let (atm, _) = bank_with_signing(tmp.path(), "[signing]\nmethod = \"windows-host\"\n");
     let r = run(&["check", atm.to_str().unwrap(), "--color", "never"]);
     assert_eq!(r.status, 2, "{}", r.stderr);
     assert!(

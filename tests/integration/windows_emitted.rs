@@ -865,27 +865,33 @@ fn directive_counts<'a>(names: impl Iterator<Item = &'a str>) -> Vec<(String, us
 // ---------------------------------------------------------------- 1. the examples
 
 /// The Windows profiles among the examples.
-const WINDOWS_EXAMPLES: [&str; 2] = [
+const WINDOWS_EXAMPLES: [&str; 4] = [
     "examples/regional-bank/branch-atm-shinjuku.toml",
+    "examples/regional-bank/branch-atm-umeda.toml",
+    "examples/regional-bank/monitoring-wec.toml",
     "examples/regional-bank/relay-windows.toml",
 ];
 
 #[test]
 fn samba_reads_exactly_what_the_profile_asked_for() {
-    // Every example whose platform is Windows is checked here.
-    let examples = root().join("examples").join("regional-bank");
-    let mut windows: Vec<String> = std::fs::read_dir(&examples)
+    // Every example profile whose platform is Windows is checked here (layers are not profiles).
+    let check = run(&["check", "examples/regional-bank", "--format", "json"]);
+    assert_eq!(check.status, 0, "{}", check.stderr);
+    let check: Value = serde_json::from_str(&check.stdout).unwrap();
+    let mut windows: Vec<String> = check["profiles"]
+        .as_array()
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            std::fs::read_to_string(p)
-                .is_ok_and(|t| t.lines().any(|l| l.starts_with("platform = \"windows")))
-        })
+        .iter()
+        .filter(|p| p["platform"]["family"] == "windows")
         .map(|p| {
-            format!(
-                "examples/regional-bank/{}",
-                p.file_name().unwrap().to_string_lossy()
-            )
+            p["layers"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
         })
         .collect();
     windows.sort();

@@ -98,11 +98,11 @@ def shape(path):
 print(json.dumps([shape(p) for p in sys.argv[1:]]))
 "#;
 
-fn samba() -> Option<PathBuf> {
+pub(crate) fn samba() -> Option<PathBuf> {
     python_with(&SAMBA_MODULES)
 }
 
-fn samba_dump(python: &Path, kind: &str, paths: &[PathBuf]) -> Vec<Value> {
+pub(crate) fn samba_dump(python: &Path, kind: &str, paths: &[PathBuf]) -> Vec<Value> {
     let mut args = vec![kind.to_string()];
     args.extend(paths.iter().map(|p| p.display().to_string()));
     let out = run_python(python, SAMBA_DUMP, &args);

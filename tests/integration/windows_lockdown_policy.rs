@@ -443,3 +443,66 @@ fn apply_turns_the_write_filter_on_only_after_every_other_phase() {
         "WriteFilter is the last phase"
     );
 }
+
+/// Recovery passwords never reach a log, a snapshot or any output: no generated script reads a
+/// key protector's recovery password or external key, by property or by method.
+#[test]
+fn no_script_reads_bitlocker_key_material() {
+    use crate::windows_powershell::{all_nodes, examples, parse, text};
+    const FORBIDDEN: &[&str] = &[
+        "RecoveryPassword",
+        "GetKeyProtectorNumericalPassword",
+        "GetKeyProtectorExternalKey",
+        "BackupRecoveryInformationToActiveDirectory",
+        "Backup-BitLockerKeyProtector",
+        "BackupToAAD-BitLockerKeyProtector",
+        "manage-bde",
+    ];
+    let mut looked_at = 0;
+    let mut kinds = std::collections::BTreeSet::new();
+    for (profile, state) in examples() {
+        let files = hardbase::target::emit(&state).unwrap();
+        for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".ps1")) {
+            let source = std::str::from_utf8(&bytes[3..]).unwrap();
+            let tree = parse(source);
+            for node in all_nodes(&tree) {
+                if !matches!(
+                    node.kind(),
+                    "member_name"
+                        | "simple_name"
+                        | "command_name"
+                        | "string_literal"
+                        | "generic_token"
+                ) {
+                    continue;
+                }
+                looked_at += 1;
+                kinds.insert(node.kind());
+                let t = text(node, source);
+                for word in FORBIDDEN {
+                    assert!(
+                        !t.to_ascii_lowercase().contains(&word.to_ascii_lowercase()),
+                        "{profile} {path}: `{t}` touches BitLocker key material"
+                    );
+                }
+            }
+            // The protector information any script takes is its type only.
+            if source.contains("KeyProtector") {
+                for line in source.lines().filter(|l| l.contains(".KeyProtector")) {
+                    assert!(
+                        line.contains("KeyProtectorType"),
+                        "{profile} {path}: {line}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        looked_at > 1000,
+        "the scripts were walked ({looked_at} names)"
+    );
+    // Property and method names, commands and strings were all seen.
+    for kind in ["member_name", "command_name", "string_literal"] {
+        assert!(kinds.contains(kind), "{kind} not seen: {kinds:?}");
+    }
+}

@@ -595,7 +595,7 @@ fn toml_string(s: &str) -> String {
         .to_string()
 }
 
-const HOSTILE_PROFILE: &str = "[profile]\nname = \"hostile-atm\"\nrole = \"atm-terminal\"\nplatform = \"windows-10-iot-ltsc-2021\"\nmembership = \"workgroup\"\nextends = [\"bank-common.toml\"]\n\n[signing]\nmethod = \"windows-host\"\ncertificate_thumbprint = \"3F2A9C1B7D4E6F80A1B2C3D4E5F60718293A4B5C\"\n\n[params]\nwdac_policy_id = \"{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}\"\nwdac_policy_file = \"policies/atm-wdac.cip\"\nperipheral_device_ids = ['USB\\VID_0B00&PID_0001']\n";
+const HOSTILE_PROFILE: &str = "[profile]\nname = \"hostile-atm\"\nrole = \"atm-terminal\"\nplatform = \"windows-10-iot-ltsc-2021\"\nmembership = \"workgroup\"\nextends = [\"bank-windows.toml\"]\n\n[signing]\nmethod = \"windows-host\"\ncertificate_thumbprint = \"3F2A9C1B7D4E6F80A1B2C3D4E5F60718293A4B5C\"\n\n[params]\nwdac_policy_id = \"{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}\"\nwdac_policy_file = \"policies/atm-wdac.cip\"\nperipheral_device_ids = ['USB\\VID_0B00&PID_0001']\n";
 
 /// Resolves the hostile ATM profile with the three values; `None` when check rejects it.
 pub(crate) fn hostile_state(
@@ -604,11 +604,13 @@ pub(crate) fn hostile_state(
     account: &str,
     wef: &str,
 ) -> Option<DesiredState> {
-    std::fs::copy(
-        root().join("examples/regional-bank/bank-common.toml"),
-        dir.join("bank-common.toml"),
-    )
-    .unwrap();
+    for layer in ["bank-common.toml", "bank-windows.toml"] {
+        std::fs::copy(
+            root().join("examples/regional-bank").join(layer),
+            dir.join(layer),
+        )
+        .unwrap();
+    }
     // The compiled WDAC policy is an input file the build ships; any bytes do here.
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     std::fs::write(dir.join("policies/atm-wdac.cip"), b"policy").unwrap();
