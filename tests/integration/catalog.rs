@@ -575,3 +575,222 @@ fn windows_settings_agree_with_the_real_baselines() {
     assert!(compared > 100, "{compared} settings compared");
     eprintln!("{compared} Windows settings compared with the real baselines");
 }
+
+/// Whether a firewall setting of the profile allows `proto` to `port` at `host` in `direction`.
+fn allowed(
+    state: &hardbase::model::DesiredState,
+    outbound: bool,
+    proto: hardbase::catalog::setting::Protocol,
+    port: u16,
+    host: &str,
+) -> bool {
+    use hardbase::catalog::setting::{Chain, Direction, FirewallAction, Protocol, SettingKind};
+    let covers = |addrs: &[String]| {
+        addrs.is_empty()
+            || host.parse::<std::net::IpAddr>().is_err()
+            || addrs
+                .iter()
+                .any(|a| hardbase::catalog::flow::address_covers(a, host))
+    };
+    let proto_ok = |p: Protocol| p == proto || p == Protocol::Any;
+    state.settings().any(|s| match &s.kind {
+        SettingKind::FirewallRule(r) => {
+            r.action == FirewallAction::Allow
+                && (r.direction == Direction::Outbound) == outbound
+                && proto_ok(r.protocol)
+                && (if outbound {
+                    &r.remote_ports
+                } else {
+                    &r.local_ports
+                })
+                .contains(&port)
+                && covers(&r.remote_addresses)
+        }
+        SettingKind::NftRule(r) => {
+            (r.chain == Chain::Output) == outbound
+                && proto_ok(r.protocol)
+                && r.ports.contains(&port)
+                && covers(&r.addresses)
+        }
+        _ => false,
+    })
+}
+
+/// Whether the profile's firewall drops what is not allowed in that direction.
+fn default_deny(state: &hardbase::model::DesiredState, outbound: bool) -> bool {
+    use hardbase::catalog::setting::{Chain, ChainPolicy, FirewallAction, SettingKind};
+    state.settings().any(|s| match &s.kind {
+        SettingKind::FirewallProfile(p) => {
+            (if outbound {
+                p.default_outbound
+            } else {
+                p.default_inbound
+            }) == FirewallAction::Block
+        }
+        SettingKind::NftPolicy(p) => {
+            p.policy == ChainPolicy::Drop && (p.chain == Chain::Output) == outbound
+        }
+        _ => false,
+    })
+}
+
+/// A control that turns on time synchronisation, event forwarding or name resolution comes with
+/// the flow and, under a default-deny, the allow rule it needs, in the same profile: the NTP
+/// servers the Windows Time policy names, the event collector the subscription manager names,
+/// the DNS servers the profile names. And every declared flow of every role is open.
+#[test]
+fn implied_flows_come_with_their_allow_rules() {
+    use hardbase::catalog::setting::{Protocol, SettingKind};
+    let platforms = run(&["list", "platforms", "--format", "json"]);
+    let platforms: Value = serde_json::from_str(&platforms.stdout).unwrap();
+    let tmp = TempDir::new("implied-flows");
+    std::fs::create_dir_all(tmp.path().join("policies")).unwrap();
+    std::fs::write(tmp.path().join("policies/atm.cip"), b"policy").unwrap();
+    let examples = crate::util::root().join("examples/regional-bank");
+    let mut implied = 0;
+    for platform in platforms.as_array().unwrap() {
+        let windows = platform["family"] == "windows";
+        if platform["family"] == "network" {
+            continue;
+        }
+        for role in platform["roles"].as_array().unwrap() {
+            let bank = examples.join(if windows {
+                "bank-windows.toml"
+            } else {
+                "bank-common.toml"
+            });
+            let path = tmp.path().join("p.toml");
+            std::fs::write(
+                &path,
+                format!(
+                    "[profile]\nname = \"p\"\nrole = {role}\nplatform = {}\n{}extends = [{:?}]\n\n\
+                     [signing]\nmethod = \"windows-host\"\ncertificate_thumbprint = \"3F2A9C1B7D4E6F80A1B2C3D4E5F60718293A4B5C\"\n\n\
+                     [params]\natm_app_path = 'C:\\ATMApp\\bin\\atmapp.exe'\nperipheral_device_ids = ['USB\\VID_0B00&PID_0001']\n\
+                     wdac_policy_id = \"{{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}}\"\nwdac_policy_file = \"policies/atm.cip\"\n\
+                     kiosk_usb_ids = \"0eef:0001\"\ndns_servers = [\"10.10.3.53\"]\n",
+                    platform["id"],
+                    if windows { "membership = \"workgroup\"\n" } else { "" },
+                    bank.display().to_string()
+                ),
+            )
+            .unwrap();
+            let Some(state) = crate::util::resolve_profile(&path) else {
+                // dns_servers is declared for the ATM only; the others resolve without it.
+                let text = std::fs::read_to_string(&path).unwrap();
+                std::fs::write(&path, text.replace("dns_servers = [\"10.10.3.53\"]\n", ""))
+                    .unwrap();
+                let state = crate::util::resolve_profile(&path).expect("the profile resolves");
+                check_implied(&state, &mut implied);
+                continue;
+            };
+            check_implied(&state, &mut implied);
+        }
+    }
+    eprintln!("{implied} implied flows checked");
+    assert!(implied >= 10, "{implied} implied flows checked");
+
+    fn check_implied(state: &hardbase::model::DesiredState, implied: &mut usize) {
+        let label = format!(
+            "{} on {}",
+            state.profile.role.id(),
+            state.profile.platform.id
+        );
+        // What the settings turn on: (what, protocol, port, host).
+        let mut needs: Vec<(String, Protocol, u16, String)> = Vec::new();
+        for s in state.settings() {
+            match &s.kind {
+                SettingKind::Registry(r) if r.value.eq_ignore_ascii_case("NtpServer") => {
+                    if let Some(hardbase::catalog::setting::RegData::Text(t)) = &r.data {
+                        for server in t.split_whitespace() {
+                            let host = server.split(',').next().unwrap().to_string();
+                            needs.push((format!("{} (NTP)", s.control), Protocol::Udp, 123, host));
+                        }
+                    }
+                }
+                SettingKind::RegistryList(l)
+                    if l.key.to_ascii_lowercase().ends_with("subscriptionmanager") =>
+                {
+                    for item in &l.items {
+                        let server = item
+                            .split(',')
+                            .find_map(|p| p.trim().strip_prefix("Server="))
+                            .unwrap();
+                        let (default, rest) = match server.strip_prefix("https://") {
+                            Some(r) => (5986, r),
+                            None => (5985, server.trim_start_matches("http://")),
+                        };
+                        let authority = rest.split('/').next().unwrap();
+                        let (host, port) = match authority.rsplit_once(':') {
+                            Some((h, p)) => (h.to_string(), p.parse().unwrap()),
+                            None => (authority.to_string(), default),
+                        };
+                        needs.push((
+                            format!("{} (event forwarding)", s.control),
+                            Protocol::Tcp,
+                            port,
+                            host,
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(dns) = state.params.iter().find(|p| p.name == "dns_servers") {
+            if let hardbase::catalog::param::ParamValue::List(items) = &dns.value {
+                for item in items {
+                    if let hardbase::catalog::param::ParamValue::String(host) = item {
+                        needs.push((
+                            "dns_servers (name resolution)".into(),
+                            Protocol::Udp,
+                            53,
+                            host.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+        for (what, proto, port, host) in &needs {
+            *implied += 1;
+            let flow = state.flows.iter().find(|f| {
+                f.protocol == *proto
+                    && f.ports.contains(port)
+                    && (host.parse::<std::net::IpAddr>().is_err()
+                        || f.peers
+                            .iter()
+                            .any(|p| hardbase::catalog::flow::address_covers(p, host)))
+            });
+            assert!(
+                flow.is_some(),
+                "{label}: {what} needs {proto:?} {port} to {host}, and no flow carries it"
+            );
+            if default_deny(state, true) {
+                assert!(
+                    allowed(state, true, *proto, *port, host),
+                    "{label}: {what} needs {proto:?} {port} to {host}; the outbound default-deny has no allow rule for it"
+                );
+            }
+        }
+        // Every declared flow is open under the profile's default-deny.
+        for f in &state.flows {
+            let outbound = f.direction == hardbase::catalog::flow::FlowDirection::Outbound;
+            if !default_deny(state, outbound) {
+                continue;
+            }
+            for port in &f.ports {
+                for peer in &f.peers {
+                    assert!(
+                        allowed(
+                            state,
+                            outbound,
+                            f.protocol,
+                            *port,
+                            peer.split('/').next().unwrap()
+                        ),
+                        "{label}: flow {} ({port} {peer}) has no allow rule",
+                        f.id
+                    );
+                }
+            }
+        }
+    }
+}

@@ -331,7 +331,7 @@ fn usbguard_rules_parse_with_usbguard_rule_parser() {
 /// every audit request (ECONNREFUSED): nothing reaches the host's audit configuration. Returns
 /// what auditctl says about the rule (its parse errors), or `None` when user namespaces are
 /// unavailable.
-fn auditctl_parse(auditctl: &Path, rule: &str) -> Option<String> {
+pub(crate) fn auditctl_parse(auditctl: &Path, rule: &str) -> Option<String> {
     let out = Command::new("unshare")
         .arg("-Ur")
         .arg(auditctl)

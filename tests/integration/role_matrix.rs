@@ -1,8 +1,8 @@
 //! Every role on every platform it runs on, in its easy tier and in full, built with the
 //! built-in catalog and put through the validators: Samba reads every Windows policy file and
 //! tree-sitter-powershell parses every script; bash -n and shellcheck accept every Linux script,
-//! `nft -c` the ruleset, `sshd -t` the drop-in on a stock sshd_config, usbguard-rule-parser every
-//! USB rule. Network devices get their checklists.
+//! `nft -c` the ruleset, `sshd -t` the drop-in on a stock sshd_config, auditctl every audit rule,
+//! usbguard-rule-parser every USB rule. Network devices get their checklists.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -137,6 +137,34 @@ fn check_linux(folders: &[PathBuf], tmp: &Path) {
             "shellcheck:\n{}",
             String::from_utf8_lossy(&out.stdout)
         );
+    }
+    // auditctl's own parser on every distinct audit rule (in a user namespace: nothing reaches
+    // the host's audit configuration).
+    if let Some(auditctl) = require_tool("auditctl") {
+        let mut rules = std::collections::BTreeSet::new();
+        for folder in folders {
+            let file = folder.join("linux/audit/rules.d/50-hardbase.rules");
+            if let Ok(text) = std::fs::read_to_string(&file) {
+                rules.extend(
+                    text.lines()
+                        .filter(|l| l.starts_with("-a") || l.starts_with("-w"))
+                        .map(str::to_string),
+                );
+            }
+        }
+        assert!(!rules.is_empty(), "the Linux profiles carry audit rules");
+        for rule in &rules {
+            match crate::linux_services::auditctl_parse(&auditctl, rule) {
+                Some(said) => assert!(said.is_empty(), "auditctl rejects `{rule}`: {said}"),
+                None => {
+                    assert!(
+                        !crate::util::in_ci(),
+                        "unshare -Ur failed: auditctl's parser cannot run in CI"
+                    );
+                    break;
+                }
+            }
+        }
     }
     let nft = require_tool("nft");
     let sshd = require_tool("sshd");
