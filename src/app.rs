@@ -187,6 +187,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Coverage(ref args) => coverage(&cli, args),
         Command::Schema => schema(&cli),
         Command::Checklist(ref args) => checklist(&cli, args),
+        Command::Flows(ref args) => flows(&cli, args),
         Command::Diff(ref args) => diff(&cli, args),
         Command::Import(ref what) => import(&cli, what),
     };
@@ -412,16 +413,53 @@ fn checklist(cli: &Cli, args: &ChecklistArgs) -> CmdResult {
         ChecklistFormat::Csv => report::checklist::csv(&state, args.lang),
         ChecklistFormat::Xlsx => report::checklist::xlsx(&state, args.lang)?,
     };
-    match &args.output {
-        Some(path) => {
-            output::write_file(path, &bytes)?;
+    write_or_print(
+        args.output.as_deref(),
+        &bytes,
+        (args.format == ChecklistFormat::Xlsx).then_some("checklist"),
+    )
+}
+
+/// Writes `bytes` to `output`, or prints them; a binary document (`binary` names it) is never
+/// printed.
+fn write_or_print(output: Option<&Path>, bytes: &[u8], binary: Option<&str>) -> CmdResult {
+    match (output, binary) {
+        (Some(path), _) => {
+            output::write_file(path, bytes)?;
             Ok(ExitCode::SUCCESS)
         }
-        None if args.format == ChecklistFormat::Xlsx => {
-            Err("an xlsx checklist is binary: write it to a file with --output FILE".into())
+        (None, Some(what)) => {
+            Err(format!("an xlsx {what} is binary: write it to a file with --output FILE").into())
         }
-        None => Ok(print(&bytes)),
+        (None, None) => Ok(print(bytes)),
     }
+}
+
+/// `hardbase flows`: the flow matrix of every profile given; nothing is written when any
+/// profile has an error.
+fn flows(cli: &Cli, args: &crate::cli::FlowsArgs) -> CmdResult {
+    use crate::cli::FlowsFormat;
+    let mut session = Session::new(cli);
+    let states = session.resolve_all(&args.profiles, &args.resolve);
+    session.report();
+    if session.diags.has_errors() {
+        return Ok(ExitCode::from(INVALID));
+    }
+    let states: Vec<DesiredState> = states.into_iter().flatten().collect();
+    let rows = report::flows::rows(&states);
+    let bytes = match args.format {
+        FlowsFormat::Csv => report::flows::csv(&rows, args.lang),
+        FlowsFormat::Xlsx => report::flows::xlsx(&rows, args.lang)?,
+        FlowsFormat::Md => report::flows::markdown(&rows, args.lang).into_bytes(),
+        FlowsFormat::Json => {
+            (serde_json::to_string_pretty(&report::flows::json(&rows))? + "\n").into_bytes()
+        }
+    };
+    write_or_print(
+        args.output.as_deref(),
+        &bytes,
+        (args.format == FlowsFormat::Xlsx).then_some("flow matrix"),
+    )
 }
 
 /// `hardbase diff`: resolves the profile as an audit (an expired waiver is a finding, not an

@@ -64,6 +64,10 @@ pub enum Command {
     Schema,
     /// Write the auditor's checklist for one profile.
     Checklist(ChecklistArgs),
+    /// Write the flow matrix of a set of profiles for the carrier or the firewall team: one row
+    /// per connection (source, destination, protocol, ports, direction, purpose, the profiles
+    /// that need it, the controls whose allow rules carry it), shown once from its initiator.
+    Flows(FlowsArgs),
     /// Compare a profile with a snapshot a collector took of a machine: each setting compliant,
     /// drift, missing, waived, not-collected or manual, and what is on the machine but in no
     /// profile. Exit status 0 compliant, 1 any finding (not-collected included), 2 an error.
@@ -240,6 +244,31 @@ pub struct ChecklistArgs {
     pub lang: Lang,
     #[arg(long, value_enum, default_value_t = ChecklistFormat::Md)]
     pub format: ChecklistFormat,
+    /// Write to FILE instead of standard output (required for xlsx).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FlowsFormat {
+    Csv,
+    Xlsx,
+    Md,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct FlowsArgs {
+    /// Profile files, or folders whose profiles (files no other file extends) are included.
+    #[arg(required = true, value_name = "PROFILE")]
+    pub profiles: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = FlowsFormat::Csv)]
+    pub format: FlowsFormat,
+    /// Language of the headings and purposes.
+    #[arg(long, value_enum, default_value_t = Lang::Ja)]
+    pub lang: Lang,
     /// Write to FILE instead of standard output (required for xlsx).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,

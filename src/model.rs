@@ -97,6 +97,9 @@ pub struct DesiredState {
     pub controls: Vec<ControlState>,
     /// Sorted by name.
     pub params: Vec<ParamState>,
+    /// Every value the profile's layers set, whether or not a selected control uses it (the flow
+    /// matrix reads the machine's own network from these).
+    pub set_params: std::collections::BTreeMap<String, ParamValue>,
     /// The network flows the role needs, with the profile's addresses.
     pub flows: Vec<crate::catalog::flow::FlowInstance>,
     /// The date waivers were evaluated against.

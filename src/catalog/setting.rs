@@ -161,6 +161,8 @@ pub enum ApplyPhase {
     UsbDevices,
     Firewall,
     Units,
+    AccessLists,
+    DeviceConfig,
 }
 
 /// Whether a setting applies to the machine or to a user's profile.
@@ -797,6 +799,94 @@ pub struct LoginDefs {
     pub value: String,
 }
 
+// ---------------------------------------------------------------- Network (Cisco IOS / IOS XE)
+
+/// Global configuration lines that must be present (`ip ssh version 2`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IosGlobal {
+    pub lines: Vec<String>,
+}
+
+/// Global configuration that must not be present.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IosForbidden {
+    /// Whole lines, written in their `no` form (`ip http server` → `no ip http server`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<String>,
+    /// Beginnings no line may have (`snmp-server community`): never written, since removing
+    /// such a line needs the value the device holds; the configuration header lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefixes: Vec<String>,
+}
+
+/// A configuration section: child lines under a parent line (`line vty 0 15`), under a path
+/// of parents (`archive` → `log config`), or under each named interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IosSection {
+    /// The parent line, or the path of parent lines from the outermost.
+    #[serde(
+        default,
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub parent: Vec<String>,
+    /// Interface names: the same child lines under `interface <name>` for each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<String>,
+    pub lines: Vec<String>,
+}
+
+/// Accepts one string or a list of strings.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AclType {
+    /// Sources only (`permit 10.20.0.0 0.0.0.255`), ending with `deny any log`.
+    Standard,
+    /// Entries built from the profile's flows, ending with `deny ip any any log`.
+    Extended,
+}
+
+/// A named access list. A standard list permits the `permit` sources; an extended list
+/// permits exactly the listed flows of the profile from the `sources` networks (or, with
+/// `replies`, their replies back to those networks). Both end with a logged deny.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IosAcl {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub acl_type: AclType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remark: Option<String>,
+    /// Standard: the addresses or networks permitted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permit: Vec<String>,
+    /// Extended: the networks the flows come from (the terminals behind the device).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    /// Extended: ids of the profile's flows (`baselines/flows.toml`) the list permits, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<String>,
+    /// Extended: permit the replies of the flows (TCP with `established`) instead of the requests.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replies: bool,
+}
+
 /// Every kind of setting a control can declare.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -834,6 +924,10 @@ pub enum SettingKind {
     NftRule(NftRule),
     MountOptions(MountOptions),
     LoginDefs(LoginDefs),
+    IosGlobal(IosGlobal),
+    IosForbidden(IosForbidden),
+    IosSection(IosSection),
+    IosAcl(IosAcl),
 }
 
 /// The `kind` names, with their platform family, in declaration order.
@@ -871,6 +965,10 @@ pub const KINDS: &[(&str, Family)] = &[
     ("nft_rule", Family::Linux),
     ("mount_options", Family::Linux),
     ("login_defs", Family::Linux),
+    ("ios_global", Family::Network),
+    ("ios_forbidden", Family::Network),
+    ("ios_section", Family::Network),
+    ("ios_acl", Family::Network),
 ];
 
 pub fn kind_family(kind: &str) -> Option<Family> {
@@ -913,6 +1011,10 @@ impl SettingKind {
             SettingKind::NftRule(_) => 30,
             SettingKind::MountOptions(_) => 31,
             SettingKind::LoginDefs(_) => 32,
+            SettingKind::IosGlobal(_) => 33,
+            SettingKind::IosForbidden(_) => 34,
+            SettingKind::IosSection(_) => 35,
+            SettingKind::IosAcl(_) => 36,
         };
         KINDS[i].0
     }
@@ -976,6 +1078,24 @@ impl SettingKind {
             NftRule(r) => format!("nftables rule {}", r.name),
             MountOptions(m) => format!("mount {}", m.mount_point),
             LoginDefs(l) => format!("login.defs {}", l.key),
+            // Lines add up: only the same lines are the same setting.
+            IosGlobal(g) => format!("ios global {}", g.lines.join(" / ")),
+            IosForbidden(f) => format!(
+                "ios forbidden {}",
+                f.lines
+                    .iter()
+                    .chain(&f.prefixes)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            ),
+            IosSection(s) => format!(
+                "ios section {}{} {}",
+                s.parent.join(" > "),
+                s.interfaces.join(","),
+                s.lines.join(" / ")
+            ),
+            IosAcl(a) => format!("ios access-list {}", a.name),
         }
     }
 
@@ -1005,6 +1125,8 @@ impl SettingKind {
             UsbguardRule(_) => ApplyPhase::UsbDevices,
             NftPolicy(_) | NftRule(_) => ApplyPhase::Firewall,
             SystemdUnit(_) => ApplyPhase::Units,
+            IosAcl(_) => ApplyPhase::AccessLists,
+            IosGlobal(_) | IosForbidden(_) | IosSection(_) => ApplyPhase::DeviceConfig,
         }
     }
 
@@ -1034,7 +1156,7 @@ impl SettingKind {
         match self {
             SettingKind::Registry(r) => r.absent,
             SettingKind::File(f) => f.absent,
-            SettingKind::PackageAbsent(_) => true,
+            SettingKind::PackageAbsent(_) | SettingKind::IosForbidden(_) => true,
             SettingKind::BootSetting(b) => b.value.is_none(),
             _ => false,
         }
@@ -1150,6 +1272,29 @@ impl SettingKind {
             NftRule(r) => format!("nftables {:?} accept {:?} ports {:?} peers {:?} ({})", r.chain, r.protocol, r.ports, r.addresses, r.purpose),
             MountOptions(m) => format!("mount {} with {}", m.mount_point, m.options.join(",")),
             LoginDefs(l) => format!("login.defs {} {}", l.key, l.value),
+            IosGlobal(g) => format!("IOS: {}", g.lines.join(" / ")),
+            IosForbidden(f) => format!(
+                "IOS must not have: {}",
+                f.lines.iter().chain(&f.prefixes).cloned().collect::<Vec<_>>().join(" / ")
+            ),
+            IosSection(s) if s.parent.is_empty() => format!(
+                "IOS interfaces {}: {}",
+                s.interfaces.join(", "),
+                s.lines.join(" / ")
+            ),
+            IosSection(s) => format!("IOS {}: {}", s.parent.join(" > "), s.lines.join(" / ")),
+            IosAcl(a) if a.acl_type == AclType::Standard => format!(
+                "IOS standard access list {} permits [{}], then deny any log",
+                a.name,
+                a.permit.join(", ")
+            ),
+            IosAcl(a) => format!(
+                "IOS extended access list {} permits the {} of flows [{}] from [{}], then deny ip any any log",
+                a.name,
+                if a.replies { "replies" } else { "requests" },
+                a.flows.join(", "),
+                a.sources.join(", ")
+            ),
         }
     }
 
@@ -1366,6 +1511,52 @@ impl SettingKind {
                 Ok(())
             }
             LoginDefs(l) => check_identifier(&l.key, "login.defs key", "_"),
+            IosGlobal(g) => g.lines.iter().try_for_each(|l| ios::check_line(l)),
+            IosForbidden(f) => {
+                for l in &f.lines {
+                    ios::check_line(l)?;
+                    if l.starts_with("no ") {
+                        return Err(format!("forbidden line `{l}` is written without `no`: the `no` form is what hardbase writes"));
+                    }
+                }
+                f.prefixes.iter().try_for_each(|l| ios::check_line(l))
+            }
+            IosSection(s) => {
+                if !s.parent.is_empty() && !s.interfaces.is_empty() {
+                    return Err("a section has either `parent` or `interfaces`, not both".into());
+                }
+                s.parent.iter().try_for_each(|l| ios::check_line(l))?;
+                s.interfaces
+                    .iter()
+                    .try_for_each(|i| ios::check_interface(i))?;
+                s.lines.iter().try_for_each(|l| ios::check_line(l))
+            }
+            IosAcl(a) => {
+                ios::check_acl_name(&a.name)?;
+                if let Some(r) = &a.remark {
+                    ios::check_line(&format!("remark {r}"))?;
+                }
+                for addr in a.permit.iter().chain(&a.sources) {
+                    check_address(addr)?;
+                    if addr.contains(':') {
+                        return Err(format!(
+                            "address `{addr}` is IPv6: IOS IPv6 access lists are not supported yet"
+                        ));
+                    }
+                }
+                for f in &a.flows {
+                    check_identifier(f, "flow id", "-_")?;
+                }
+                match a.acl_type {
+                    AclType::Standard if !a.flows.is_empty() || !a.sources.is_empty() || a.replies => {
+                        Err("a standard access list takes `permit` only; flows need `type = \"extended\"`".into())
+                    }
+                    AclType::Extended if !a.permit.is_empty() => {
+                        Err("an extended access list is built from `flows` and `sources`, not `permit`".into())
+                    }
+                    _ => Ok(()),
+                }
+            }
             FirewallProfile(_) | Bitlocker(_) | RemovableStorage(_) | KioskShell(_)
             | AuditdRule(_) | UsbguardRule(_) | NftPolicy(_) => Ok(()),
         }
@@ -1618,6 +1809,145 @@ fn check_address(a: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// What an IOS configuration line may carry.
+///
+/// A line reaches the device as typed input: it must be one line of printable ASCII without
+/// leading or trailing blanks (indentation is the section structure), `?` (CLI help when
+/// pasted) or a leading `!` (a comment); it must not leave configuration mode (`end`, `do`),
+/// and it must not carry a secret, which is set on the device and never written into a file.
+pub mod ios {
+    /// Checks one configuration line (a global line, a parent or a child line).
+    pub fn check_line(line: &str) -> Result<(), String> {
+        let shown = line.escape_debug();
+        if line.is_empty() || line.trim() != line {
+            return Err(format!(
+                "IOS line `{shown}` is empty or starts or ends with a blank"
+            ));
+        }
+        if let Some(c) = line.chars().find(|c| !(' '..='~').contains(c)) {
+            return Err(format!(
+                "IOS line `{shown}` contains {c:?}: only printable ASCII reaches an IOS configuration"
+            ));
+        }
+        if line.contains('?') {
+            return Err(format!(
+                "IOS line `{line}` contains `?`, which the IOS command line takes as a request for help"
+            ));
+        }
+        if line.starts_with('!') || line.starts_with('#') {
+            return Err(format!(
+                "IOS line `{line}` starts with `{}`, which makes it a comment",
+                &line[..1]
+            ));
+        }
+        let words: Vec<&str> = line.split(' ').filter(|w| !w.is_empty()).collect();
+        if matches!(words[0], "end" | "do") {
+            return Err(format!(
+                "IOS line `{line}` leaves configuration mode or runs an exec command"
+            ));
+        }
+        for (i, w) in words.iter().enumerate() {
+            let secret = match *w {
+                "secret" | "password" => true,
+                // `ntp server A key 1` names a key by number; a key value is a secret.
+                "key" => {
+                    !(i + 2 == words.len() && words[i + 1].bytes().all(|b| b.is_ascii_digit()))
+                }
+                _ => false,
+            };
+            if secret
+                || line.starts_with("snmp-server user ")
+                || line.starts_with("ntp authentication-key ")
+            {
+                return Err(format!(
+                    "IOS line `{line}` carries a secret: secrets are set on the device, never written into a configuration (name an IOS key by its number only)"
+                ));
+            }
+        }
+        for keyword in ["description", "remark"] {
+            if words[0] == keyword && words.get(1).is_some_and(|w| w.starts_with('!')) {
+                return Err(format!(
+                    "the {keyword} in `{line}` starts with `!`, which IOS reads as a comment"
+                ));
+            }
+        }
+        if words[0] == "banner" {
+            check_banner(line)?;
+        }
+        Ok(())
+    }
+
+    /// `banner <kind> <d>text<d>`: one line, the delimiter a punctuation character that the
+    /// text does not contain, the text not starting with `!`.
+    fn check_banner(line: &str) -> Result<(), String> {
+        let rest = line["banner".len()..].trim_start();
+        let Some((kind, body)) = rest.split_once(' ') else {
+            return Err(format!("banner `{line}` has no delimited text"));
+        };
+        if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+            return Err(format!(
+                "banner `{line}` has no banner kind such as login or motd"
+            ));
+        }
+        let body = body.trim_start();
+        let mut chars = body.chars();
+        let Some(delimiter) = chars.next().filter(|c| c.is_ascii_punctuation()) else {
+            return Err(format!(
+                "banner `{line}` must begin its text with a punctuation delimiter such as #"
+            ));
+        };
+        let text = chars.as_str();
+        let Some(text) = text.strip_suffix(delimiter) else {
+            return Err(format!(
+                "banner `{line}` does not end with its delimiter `{delimiter}`"
+            ));
+        };
+        if text.contains(delimiter) {
+            return Err(format!(
+                "banner text `{text}` contains its delimiter `{delimiter}`, which would end the banner early"
+            ));
+        }
+        if text.trim_start().starts_with('!') {
+            return Err(format!("banner text `{text}` starts with `!`"));
+        }
+        Ok(())
+    }
+
+    /// An access-list name: a letter, then letters, digits, `-`, `_` or `.` (a name starting
+    /// with a digit would be read as a numbered list).
+    pub fn check_acl_name(name: &str) -> Result<(), String> {
+        let ok = name.len() <= 64
+            && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "access-list name `{}` must start with a letter and contain only letters, digits, `-`, `_` and `.` (at most 64)",
+                name.escape_debug()
+            ))
+        }
+    }
+
+    /// An interface name such as `GigabitEthernet1/0/5`, `Vlan50` or `GigabitEthernet0/0/1.50`.
+    pub fn check_interface(name: &str) -> Result<(), String> {
+        let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/.:-".contains(c));
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "interface name `{}` must start with a letter and contain only letters, digits, `/`, `.`, `:` and `-`",
+                name.escape_debug()
+            ))
+        }
+    }
 }
 
 fn check_ports(ports: &[u16]) -> Result<(), String> {

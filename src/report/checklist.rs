@@ -561,12 +561,21 @@ pub fn csv(state: &DesiredState, lang: Lang) -> Vec<u8> {
 }
 
 fn csv_of(lang: Lang, rows: &[Row]) -> Vec<u8> {
+    csv_table(&columns(lang), rows.iter().map(|r| r.cells().to_vec()))
+}
+
+/// A CSV table: UTF-8 with BOM, CRLF line ends (RFC 4180), every cell neutralized and quoted
+/// as needed.
+pub(crate) fn csv_table<'a>(
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<&'a str>>,
+) -> Vec<u8> {
     let mut out = String::from("\u{feff}");
-    let header: Vec<String> = columns(lang).iter().map(|c| csv_field(c)).collect();
+    let header: Vec<String> = header.iter().map(|c| csv_field(c)).collect();
     out.push_str(&header.join(","));
     out.push_str("\r\n");
     for row in rows {
-        let cells: Vec<String> = row.cells().iter().map(|c| csv_field(c)).collect();
+        let cells: Vec<String> = row.iter().map(|c| csv_field(c)).collect();
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
     }
@@ -583,18 +592,38 @@ fn xlsx_of(
     lang: Lang,
     rows: &[Row],
 ) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let cells: Vec<Vec<&str>> = rows.iter().map(|r| r.cells().to_vec()).collect();
+    xlsx_table(
+        &format!("{} — {}", words(lang).title, state.profile.name),
+        match lang {
+            Lang::Ja => "チェックリスト",
+            Lang::En => "Checklist",
+        },
+        &columns(lang),
+        &WIDTHS,
+        &cells,
+    )
+}
+
+/// An xlsx table on one sheet: a bold header row, frozen and filterable, wrapped text, fixed
+/// column widths, every cell a string (formula-like text with Excel's quote prefix), and a fixed
+/// document timestamp so that the same rows give the same bytes.
+pub(crate) fn xlsx_table(
+    title: &str,
+    sheet_name: &str,
+    header: &[&str],
+    widths: &[f64],
+    rows: &[Vec<&str>],
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut workbook = Workbook::new();
     let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
     let properties = DocProperties::new()
-        .set_title(format!("{} — {}", words(lang).title, state.profile.name))
+        .set_title(title)
         .set_creation_datetime(&created);
     workbook.set_properties(&properties);
     let sheet = workbook.add_worksheet();
-    sheet.set_name(match lang {
-        Lang::Ja => "チェックリスト",
-        Lang::En => "Checklist",
-    })?;
-    let header = Format::new()
+    sheet.set_name(sheet_name)?;
+    let header_format = Format::new()
         .set_bold()
         .set_text_wrap()
         .set_background_color(0xD9E1F2)
@@ -605,19 +634,24 @@ fn xlsx_of(
         .set_border(FormatBorder::Thin)
         .set_align(FormatAlign::Top);
     let quoted = cell.clone().set_quote_prefix();
-    for (col, (title, width)) in columns(lang).iter().zip(WIDTHS).enumerate() {
+    for (col, (title, width)) in header.iter().zip(widths).enumerate() {
         let col = col as u16;
-        sheet.set_column_width(col, width)?;
-        sheet.write_string_with_format(0, col, *title, &header)?;
+        sheet.set_column_width(col, *width)?;
+        sheet.write_string_with_format(0, col, *title, &header_format)?;
     }
     for (r, row) in rows.iter().enumerate() {
-        for (col, value) in row.cells().iter().enumerate() {
+        for (col, value) in row.iter().enumerate() {
             let format = if formula_like(value) { &quoted } else { &cell };
             sheet.write_string_with_format(r as u32 + 1, col as u16, *value, format)?;
         }
     }
     sheet.set_freeze_panes(1, 0)?;
-    sheet.autofilter(0, 0, rows.len() as u32, 7)?;
+    sheet.autofilter(
+        0,
+        0,
+        rows.len() as u32,
+        header.len().saturating_sub(1) as u16,
+    )?;
     workbook.save_to_buffer()
 }
 

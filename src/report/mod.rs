@@ -1,4 +1,5 @@
-//! What people and pipelines read: check summaries, explanations, lists, the schema and the checklist.
+//! What people and pipelines read: check summaries, explanations, lists, the schema, the checklist
+//! and the flow matrix.
 //!
 //! Every function here is pure: it takes the model and returns text or bytes.
 //! Writing them anywhere is the app's job.
@@ -8,6 +9,7 @@ pub mod checklist;
 pub mod coverage;
 pub mod drift;
 pub mod explain;
+pub mod flows;
 pub mod junit;
 pub mod list;
 pub mod sarif;

@@ -56,35 +56,41 @@ fn allowed(controls: &[ControlState], flow: &FlowInstance) -> bool {
     controls
         .iter()
         .flat_map(|c| c.settings.iter())
-        .any(|s| match &s.kind {
-            SettingKind::FirewallRule(r) => {
-                let direction = match r.direction {
-                    Direction::Inbound => FlowDirection::Inbound,
-                    Direction::Outbound => FlowDirection::Outbound,
-                };
-                let ports = match direction {
-                    FlowDirection::Inbound => &r.local_ports,
-                    FlowDirection::Outbound => &r.remote_ports,
-                };
-                direction == flow.direction
-                    && r.action == FirewallAction::Allow
-                    && covers_protocol(r.protocol, flow.protocol)
-                    && covers_ports(ports, &flow.ports)
-                    && covers_peers(&r.remote_addresses, &flow.peers)
-            }
-            SettingKind::NftRule(r) => {
-                let direction = match r.chain {
-                    Chain::Input => FlowDirection::Inbound,
-                    Chain::Output => FlowDirection::Outbound,
-                    Chain::Forward => return false,
-                };
-                direction == flow.direction
-                    && covers_protocol(r.protocol, flow.protocol)
-                    && covers_ports(&r.ports, &flow.ports)
-                    && covers_peers(&r.addresses, &flow.peers)
-            }
-            _ => false,
-        })
+        .any(|s| allows(&s.kind, flow))
+}
+
+/// Whether a setting is an allow rule that carries the flow: a Windows firewall allow rule or an
+/// nftables rule with the flow's direction, protocol (or any), ports and peers.
+pub fn allows(kind: &SettingKind, flow: &FlowInstance) -> bool {
+    match kind {
+        SettingKind::FirewallRule(r) => {
+            let direction = match r.direction {
+                Direction::Inbound => FlowDirection::Inbound,
+                Direction::Outbound => FlowDirection::Outbound,
+            };
+            let ports = match direction {
+                FlowDirection::Inbound => &r.local_ports,
+                FlowDirection::Outbound => &r.remote_ports,
+            };
+            direction == flow.direction
+                && r.action == FirewallAction::Allow
+                && covers_protocol(r.protocol, flow.protocol)
+                && covers_ports(ports, &flow.ports)
+                && covers_peers(&r.remote_addresses, &flow.peers)
+        }
+        SettingKind::NftRule(r) => {
+            let direction = match r.chain {
+                Chain::Input => FlowDirection::Inbound,
+                Chain::Output => FlowDirection::Outbound,
+                Chain::Forward => return false,
+            };
+            direction == flow.direction
+                && covers_protocol(r.protocol, flow.protocol)
+                && covers_ports(&r.ports, &flow.ports)
+                && covers_peers(&r.addresses, &flow.peers)
+        }
+        _ => false,
+    }
 }
 
 /// Reports each declared flow that a default-deny policy leaves without an allow rule.

@@ -13,7 +13,7 @@
 //! 7. refuse lockdowns that break the terminal ([`flows`], [`lockdown`]).
 
 pub mod chain;
-mod flows;
+pub mod flows;
 pub mod lockdown;
 mod prerequisites;
 pub mod signing;
@@ -784,6 +784,7 @@ fn resolve_chain(
         },
         controls: states,
         params: param_states.into_values().collect(),
+        set_params: values.into_iter().map(|(k, (v, _))| (k, v)).collect(),
         flows: flow_instances,
         evaluated_at: options.at,
     })

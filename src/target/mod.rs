@@ -5,6 +5,7 @@
 //! [`emit`] then produces the platform's files for the output tree.
 
 pub mod linux;
+pub mod network;
 pub mod windows;
 
 use crate::catalog::taxonomy::Family;
@@ -17,7 +18,7 @@ pub fn validate(state: &DesiredState) -> Vec<Diagnostic> {
     let problems = match state.profile.platform.family {
         Family::Windows => windows::emit::validate(state),
         Family::Linux => linux::validate(state),
-        Family::Network => Vec::new(),
+        Family::Network => network::validate(state),
     };
     let platform = match state.profile.platform.family {
         Family::Windows => "Windows",
@@ -73,6 +74,6 @@ pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
     match state.profile.platform.family {
         Family::Windows => windows::emit::emit(state),
         Family::Linux => linux::emit::emit(state),
-        Family::Network => Ok(Vec::new()),
+        Family::Network => network::emit(state),
     }
 }

@@ -2,7 +2,8 @@
 //! built-in catalog and put through the validators: Samba reads every Windows policy file and
 //! tree-sitter-powershell parses every script; bash -n and shellcheck accept every Linux script,
 //! `nft -c` the ruleset, `sshd -t` the drop-in on a stock sshd_config, auditctl every audit rule,
-//! usbguard-rule-parser every USB rule. Network devices get their checklists.
+//! usbguard-rule-parser every USB rule. ciscoconfparse2 reads every network device's IOS
+//! configuration.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -271,4 +272,36 @@ fn every_role_in_each_tier_builds_and_passes_the_validators() {
     };
     check_windows(&of("windows"));
     check_linux(&of("linux"), tmp.path());
+    check_network(&of("network"));
+}
+
+/// ciscoconfparse2 reads every IOS configuration, which ends with `end` and carries the
+/// management list before the VTY lines.
+fn check_network(folders: &[PathBuf]) {
+    let configs: Vec<PathBuf> = folders
+        .iter()
+        .flat_map(|f| files_under(f, ".cfg"))
+        .collect();
+    assert_eq!(
+        configs.len(),
+        folders.len(),
+        "one configuration per network profile"
+    );
+    let Some(python) = crate::network_ios::ciscoconfparse2() else {
+        return;
+    };
+    for config in &configs {
+        let objs = crate::network_ios::parse(&python, config);
+        let texts: Vec<&str> = objs
+            .iter()
+            .map(|o| o["text"].as_str().unwrap())
+            .filter(|t| !t.is_empty())
+            .collect();
+        assert_eq!(texts.last(), Some(&"end"), "{}", config.display());
+        let mgmt = texts
+            .iter()
+            .position(|t| *t == "ip access-list standard MGMT-ONLY");
+        let vty = texts.iter().position(|t| *t == "line vty 0 15");
+        assert!(mgmt.is_some() && mgmt < vty, "{}", config.display());
+    }
 }

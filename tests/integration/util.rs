@@ -225,3 +225,19 @@ pub fn atm_profile(dir: &Path, extra: &str) {
     )
     .unwrap();
 }
+
+/// One xlsx cell (as the openpyxl dump gives it: `v` value, `t` type, `q` quote prefix) against
+/// the CSV cell of the same export: the CSV neutralizes formula-like text with an apostrophe,
+/// the xlsx keeps the text as a string cell with Excel's quote prefix instead.
+pub fn assert_xlsx_cell_matches_csv(cell: &serde_json::Value, csv_cell: &str) {
+    let value = cell["v"].as_str().unwrap_or("");
+    if let Some(stripped) = csv_cell.strip_prefix('\'') {
+        assert_eq!(value, stripped);
+        assert_eq!(cell["q"], true, "quote prefix on {value:?}");
+    } else {
+        assert_eq!(value, csv_cell);
+    }
+    if !value.is_empty() {
+        assert_eq!(cell["t"], "s", "{value:?} is a string, never a formula");
+    }
+}
