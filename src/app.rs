@@ -215,6 +215,7 @@ fn print(bytes: &[u8]) -> ExitCode {
 fn check(cli: &Cli, args: &CheckArgs) -> CmdResult {
     let mut session = Session::new(cli);
     let states = session.resolve_all(&args.profiles, &args.resolve);
+    resolve::network_consistency::check(states.iter().flatten(), &mut session.diags);
     let failed = session.diags.has_errors();
     match args.format {
         TextOrJson::Json => {
@@ -509,15 +510,19 @@ fn diff(cli: &Cli, args: &crate::cli::DiffArgs) -> CmdResult {
     let Some(state) = state.filter(|_| !session.diags.has_errors()) else {
         return Ok(ExitCode::from(INVALID));
     };
-    let live = match crate::snapshot::load(live_dir) {
+    // A network device's live state is one `show running-config` file, not a folder.
+    let loaded = if state.profile.platform.family == crate::catalog::taxonomy::Family::Network {
+        crate::snapshot::network::load(live_dir)
+    } else {
+        // The file inside the snapshot folder, so the message names a path that exists.
+        crate::snapshot::load(live_dir).map_err(|e| crate::snapshot::SnapshotError {
+            file: live_dir.join(&e.file).display().to_string(),
+            ..e
+        })
+    };
+    let live = match loaded {
         Ok(live) => live,
         Err(e) => {
-            // The file inside the snapshot folder, so the message names a path that exists.
-            let file = live_dir.join(&e.file);
-            let e = crate::snapshot::SnapshotError {
-                file: file.display().to_string(),
-                ..e
-            };
             eprintln!("error[snapshot]: {}", report::drift::escape(&e.to_string()));
             return Ok(ExitCode::from(INVALID));
         }
@@ -805,6 +810,7 @@ fn signed_profile_artifacts(
 fn build(cli: &Cli, args: &BuildArgs) -> CmdResult {
     let mut session = Session::new(cli);
     let states = session.resolve_all(&args.profiles, &args.resolve);
+    resolve::network_consistency::check(states.iter().flatten(), &mut session.diags);
     let mut names = std::collections::BTreeMap::new();
     for state in states.iter().flatten() {
         if let Some(first) = names.insert(state.profile.name.clone(), state.profile.span) {

@@ -281,7 +281,8 @@ pub struct DiffArgs {
     /// The profile file (not with --gpo).
     #[arg(required_unless_present = "gpo")]
     pub profile: Option<PathBuf>,
-    /// The snapshot folder written by the generated collector (linux/collect.sh).
+    /// The snapshot folder written by the generated collector (linux/collect.sh); for a
+    /// network device, the `show running-config` output as a text file.
     #[arg(long, value_name = "SNAPSHOT", required_unless_present = "gpo")]
     pub live: Option<PathBuf>,
     /// Compare two GPO backups setting by setting instead, as `hardbase import compare-gpo A B`

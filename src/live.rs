@@ -17,7 +17,7 @@ pub struct SnapshotInfo {
     /// ISO 8601, as the collector wrote it.
     pub collected_at: String,
     pub collector: String,
-    /// `linux` or `windows`.
+    /// `linux`, `windows` or `network`.
     pub family: String,
     /// File name → SHA-256 (hex) as recorded by the collector.
     pub files: BTreeMap<String, String>,
@@ -430,12 +430,32 @@ pub struct WindowsState {
     pub not_collected: BTreeMap<String, String>,
 }
 
+/// One line of an IOS configuration with the lines indented under it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IosLine {
+    /// The line without its indentation and line end (inner whitespace as the device wrote it).
+    pub text: String,
+    /// 1-based line number in the file.
+    pub line: usize,
+    pub children: Vec<IosLine>,
+}
+
+/// Network-device facts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NetworkState {
+    /// `show running-config`: the top-level lines with their children, `!` separators,
+    /// banner bodies and the final `end` left out. May hold secrets (`enable secret`, keys):
+    /// drift masks them before anything reaches a report.
+    pub running_config: Option<Vec<IosLine>>,
+}
+
 /// Everything a snapshot holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct LiveState {
     pub info: SnapshotInfo,
     pub linux: LinuxState,
     pub windows: WindowsState,
+    pub network: NetworkState,
 }
 
 /// A snapshot file that cannot be read: always an error naming the file and line, never a pass.

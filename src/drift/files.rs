@@ -63,7 +63,7 @@ impl FileDiff {
         !self.unified.is_empty()
     }
 
-    fn new(
+    pub(super) fn new(
         name: &str,
         expected_label: String,
         actual_label: String,

@@ -20,7 +20,8 @@
 //!   modprobe configuration was not collected.
 //! * **Normalize only what the tools are known to rewrite**, and say so at each kind: `sysctl -a`
 //!   and `sshd -T` change whitespace and case, `auditctl -l` rewrites rules (see
-//!   [`audit_rule_canonical`]), `/proc/mounts` adds options.
+//!   [`audit_rule_canonical`]), `/proc/mounts` adds options; a network device's running
+//!   configuration splits the VTY lines and numbers access-list entries (see [`network`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -31,13 +32,14 @@ use crate::catalog::setting::{
     SystemdUnit, UnitState,
 };
 use crate::catalog::taxonomy::Family;
-use crate::live::{LinuxState, LiveState, NftRule as LiveRule, SnapshotInfo, WindowsState};
+use crate::live::{LinuxState, LiveState, NftRule as LiveRule, SnapshotInfo};
 use crate::load::document::Date;
 use crate::load::profile::{Attestation, Waiver};
 use crate::model::{ControlState, ControlStatus, DesiredSetting, DesiredState};
 use crate::source::Span;
 
 pub mod files;
+mod network;
 mod windows;
 
 pub use files::FileDiff;
@@ -270,6 +272,7 @@ pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
     let build = state.profile.platform.build;
     let linux = &live.linux;
     let windows = &live.windows;
+    let rendered = (family == Family::Network).then(|| network::Rendered::new(state));
     let mut controls: Vec<ControlResult> = state
         .controls
         .iter()
@@ -281,7 +284,7 @@ pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
             settings: c
                 .settings
                 .iter()
-                .map(|s| compare(s, family, build, linux, windows))
+                .map(|s| compare(s, family, build, live, rendered.as_ref()))
                 .collect(),
             waiver: c.waiver.as_ref().map(|w| waiver_info(w, c.waiver_expired)),
             attestation: c.attestation.as_ref().map(attestation_info),
@@ -300,7 +303,14 @@ pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
     let unexpected = match family {
         Family::Linux => unexpected(state, linux),
         Family::Windows => windows::unexpected(state, windows),
-        _ => Vec::new(),
+        Family::Network => rendered
+            .as_ref()
+            .map(|r| network::unexpected(state, r, &live.network))
+            .unwrap_or_default(),
+    };
+    let file_diffs = match &rendered {
+        Some(r) => network::acl_diffs(state, r, live),
+        None => files::file_diffs(state, live),
     };
     DriftReport {
         profile: state.profile.name.clone(),
@@ -310,7 +320,7 @@ pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
         snapshot: live.info.clone(),
         controls,
         unexpected,
-        file_diffs: files::file_diffs(state, live),
+        file_diffs,
     }
 }
 
@@ -417,12 +427,13 @@ fn compare(
     s: &DesiredSetting,
     family: Family,
     build: u32,
-    linux: &LinuxState,
-    windows: &WindowsState,
+    live: &LiveState,
+    rendered: Option<&network::Rendered>,
 ) -> SettingResult {
-    let outcome = match family {
-        Family::Linux => compare_linux(&s.kind, linux),
-        Family::Windows => windows::compare(s, build, windows),
+    let outcome = match (family, rendered) {
+        (Family::Linux, _) => compare_linux(&s.kind, &live.linux),
+        (Family::Windows, _) => windows::compare(s, build, &live.windows),
+        (Family::Network, Some(rendered)) => network::compare(s, rendered, &live.network),
         _ => None,
     }
     .unwrap_or_else(|| {
@@ -436,6 +447,7 @@ fn compare(
         status: outcome.status,
         expected: match family {
             Family::Windows => windows::expected_text(s, build),
+            Family::Network => network::expected_text(&s.kind),
             _ => None,
         }
         .unwrap_or_else(|| expected_text(&s.kind)),

@@ -15,6 +15,7 @@
 pub mod chain;
 pub mod flows;
 pub mod lockdown;
+pub mod network_consistency;
 mod prerequisites;
 pub mod signing;
 mod unattended;

@@ -43,6 +43,9 @@
 //! required, and the folder must hold exactly the files it lists, each with the recorded SHA-256:
 //! a changed, missing or unlisted file is an error naming it. The parsers are in [`linux`] and
 //! [`windows`].
+//!
+//! A network device has no snapshot folder: its live state is one `show running-config` file,
+//! read by [`network::load`].
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path};
@@ -54,6 +57,7 @@ pub use crate::live::SnapshotError;
 use crate::live::{LiveState, SnapshotInfo};
 
 pub mod linux;
+pub mod network;
 pub mod windows;
 
 /// The snapshot's own description, required in every snapshot folder.

@@ -158,10 +158,12 @@ fn the_bank_matrix_holds_exactly_the_flows_check_reports_merged_across_profiles(
             })
             .unwrap_or_else(|| panic!("{profile} {flow}"))
     };
+    // Each branch's ATMs (and the branch router that carries them) from their own network; the
+    // relays' inbound flow joins each.
     let host = row_of("branch-atm-shinjuku", "host");
     for p in [
         "branch-atm-shinjuku",
-        "branch-atm-umeda",
+        "branch-router-shinjuku",
         "relay-primary",
         "relay-secondary",
     ] {
@@ -169,8 +171,19 @@ fn the_bank_matrix_holds_exactly_the_flows_check_reports_merged_across_profiles(
     }
     assert_eq!(
         strings(&host["source"]),
-        ["10.50.0.0/16"],
-        "the ATM network"
+        ["10.50.1.0/24"],
+        "the Shinjuku ATM network"
+    );
+    let umeda = row_of("branch-atm-umeda", "host");
+    assert_eq!(
+        strings(&umeda["source"]),
+        ["10.50.2.0/24"],
+        "the Umeda ATM network"
+    );
+    assert!(set(&umeda["profiles"]).contains("relay-primary"), "{umeda}");
+    assert!(
+        !set(&umeda["profiles"]).contains("branch-router-shinjuku"),
+        "{umeda}"
     );
     assert_eq!(strings(&host["destination"]), ["10.10.1.10", "10.10.1.11"]);
     assert_eq!(host["direction"], "outbound-and-inbound");

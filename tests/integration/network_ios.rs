@@ -57,7 +57,7 @@ pub fn parse(python: &Path, file: &Path) -> Vec<Value> {
         .clone()
 }
 
-fn build_router(out: &Path) -> PathBuf {
+pub fn build_router(out: &Path) -> PathBuf {
     let profile = root().join("examples/regional-bank/branch-router-shinjuku.toml");
     let r = run(&[
         "build",

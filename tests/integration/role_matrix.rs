@@ -26,11 +26,19 @@ fn profile(dir: &Path, name: &str, role: &str, platform: &Value, tiers: &str) {
     } else {
         ""
     };
+    // The network devices route an ATM network of their own: one device's ATM list carries one
+    // log transport, and the Windows ATMs (event forwarding) and Linux kiosks (syslog) here share
+    // the bank-wide network, so a device in front of both would be refused as inconsistent.
+    let network = if platform["family"] == "network" {
+        "atm_networks = [\"10.60.0.0/16\"]\n"
+    } else {
+        ""
+    };
     let text = format!(
         "[profile]\nname = \"{name}\"\nrole = \"{role}\"\nplatform = \"{}\"\n{membership}tiers = {tiers}\nextends = [{:?}]\n\n\
          [signing]\nmethod = \"windows-host\"\ncertificate_thumbprint = \"3F2A9C1B7D4E6F80A1B2C3D4E5F60718293A4B5C\"\n\n\
          [params]\natm_app_path = 'C:\\ATMApp\\bin\\atmapp.exe'\nperipheral_device_ids = ['USB\\VID_0B00&PID_0001']\n\
-         wdac_policy_id = \"{{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}}\"\nwdac_policy_file = \"policies/atm.cip\"\nkiosk_usb_ids = \"0eef:0001\"\n",
+         wdac_policy_id = \"{{4E7A1C52-9D3B-4F0A-8C61-2B7D5E9A0F13}}\"\nwdac_policy_file = \"policies/atm.cip\"\nkiosk_usb_ids = \"0eef:0001\"\n{network}",
         platform["id"].as_str().unwrap(),
         bank.display().to_string()
     );

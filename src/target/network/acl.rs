@@ -5,6 +5,8 @@
 //! names (in the order it names them), each source network, each peer and each port, one
 //! `permit` entry; with `replies`, the same flows seen from the peers (`established` for TCP).
 //! Every list ends with a logged deny, so a flow nobody declared is dropped and recorded.
+//! [`permits`] gives an extended list's permits as data, so a check comparing the list with
+//! the terminals behind the device sees exactly what is written.
 
 use std::net::Ipv4Addr;
 
@@ -61,6 +63,60 @@ fn port(protocol: Protocol, port: u16) -> String {
     }
 }
 
+/// One permit of an extended list, seen from the sources: a flow from `source` to `peer`,
+/// on `port` (`None` for a flow without ports). With `replies` the entry is written reversed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Permit<'a> {
+    pub flow: &'a FlowInstance,
+    pub source: &'a str,
+    pub peer: &'a str,
+    pub port: Option<u16>,
+}
+
+/// The permits of an extended list, in the order its entries are written: for each flow it
+/// names, each source, each peer and each port. Fails on what the list cannot carry.
+pub(crate) fn permits<'a>(
+    acl: &'a IosAcl,
+    flows: &'a [FlowInstance],
+) -> Result<Vec<Permit<'a>>, String> {
+    if acl.sources.is_empty() || acl.flows.is_empty() {
+        return Err(format!(
+            "access list {} needs `sources` and `flows`: an empty list never means any",
+            acl.name
+        ));
+    }
+    let mut out = Vec::new();
+    for id in &acl.flows {
+        let flow = flows.iter().find(|f| &f.id == id).ok_or_else(|| {
+            format!(
+                "access list {} names the flow `{id}`, which is not a flow of this profile (a flow of the network-device role whose parameters all have values)",
+                acl.name
+            )
+        })?;
+        protocol(flow.protocol)?;
+        for source in &acl.sources {
+            operand(source)?;
+            for peer in &flow.peers {
+                operand(peer)?;
+                let ports: Vec<Option<u16>> = if flow.ports.is_empty() {
+                    vec![None]
+                } else {
+                    flow.ports.iter().copied().map(Some).collect()
+                };
+                for port in ports {
+                    out.push(Permit {
+                        flow,
+                        source,
+                        peer,
+                        port,
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The entries of `acl` (without its header line), the final deny included.
 pub fn entries(acl: &IosAcl, flows: &[FlowInstance]) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
@@ -86,43 +142,23 @@ pub fn entries(acl: &IosAcl, flows: &[FlowInstance]) -> Result<Vec<String>, Stri
             push("deny any log".to_string());
         }
         AclType::Extended => {
-            if acl.sources.is_empty() || acl.flows.is_empty() {
-                return Err(format!(
-                    "access list {} needs `sources` and `flows`: an empty list never means any",
-                    acl.name
-                ));
-            }
-            for id in &acl.flows {
-                let flow = flows.iter().find(|f| &f.id == id).ok_or_else(|| {
-                    format!(
-                        "access list {} names the flow `{id}`, which is not a flow of this profile (a flow of the network-device role whose parameters all have values)",
-                        acl.name
-                    )
-                })?;
-                let proto = protocol(flow.protocol)?;
-                for source in &acl.sources {
-                    let src = operand(source)?;
-                    for peer in &flow.peers {
-                        let dst = operand(peer)?;
-                        if flow.ports.is_empty() {
-                            push(if acl.replies {
-                                format!("permit {proto} {dst} {src}")
-                            } else {
-                                format!("permit {proto} {src} {dst}")
-                            });
-                        }
-                        for p in &flow.ports {
-                            let p = port(flow.protocol, *p);
-                            push(match (acl.replies, flow.protocol) {
-                                (false, _) => format!("permit {proto} {src} {dst} eq {p}"),
-                                (true, Protocol::Tcp) => {
-                                    format!("permit {proto} {dst} eq {p} {src} established")
-                                }
-                                (true, _) => format!("permit {proto} {dst} eq {p} {src}"),
-                            });
-                        }
+            for p in permits(acl, flows)? {
+                let proto = protocol(p.flow.protocol)?;
+                let (src, dst) = (operand(p.source)?, operand(p.peer)?);
+                push(match (p.port, acl.replies, p.flow.protocol) {
+                    (None, false, _) => format!("permit {proto} {src} {dst}"),
+                    (None, true, _) => format!("permit {proto} {dst} {src}"),
+                    (Some(n), false, _) => {
+                        format!("permit {proto} {src} {dst} eq {}", port(p.flow.protocol, n))
                     }
-                }
+                    (Some(n), true, Protocol::Tcp) => format!(
+                        "permit {proto} {dst} eq {} {src} established",
+                        port(p.flow.protocol, n)
+                    ),
+                    (Some(n), true, _) => {
+                        format!("permit {proto} {dst} eq {} {src}", port(p.flow.protocol, n))
+                    }
+                });
             }
             push("deny ip any any log".to_string());
         }
