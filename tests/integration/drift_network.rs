@@ -65,7 +65,6 @@ interface Loopback0
  ip address 10.50.255.1 255.255.255.255
 !
 ip route 0.0.0.0 0.0.0.0 203.0.113.1
-ntp server 10.10.3.1
 ";
 
 /// The router's generated configuration merged into a device configuration as IOS XE prints it.
@@ -222,7 +221,7 @@ fn a_drifted_router_gets_a_status_per_setting_and_its_secrets_stay_hidden() {
         ("ios_forbidden", "snmp-server community", "drift"),
     ];
     let all = statuses(&report);
-    assert_eq!(all.len(), 18, "{all:?}");
+    assert_eq!(all.len(), 19, "{all:?}");
     for (kind, target, status) in &all {
         let want = expected_findings
             .iter()
@@ -296,7 +295,7 @@ fn a_compliant_router_exits_zero() {
     let (_, running) = scenario(&tmp, false);
     let r = diff(&running, "text");
     assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("settings: 18 compliant"), "{}", r.stdout);
+    assert!(r.stdout.contains("settings: 19 compliant"), "{}", r.stdout);
     assert!(!r.stdout.contains("unexpected"), "{}", r.stdout);
 }
 
