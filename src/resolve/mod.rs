@@ -713,6 +713,14 @@ fn resolve_chain(
                 }
             }
         }
+        // A control none of whose settings applies to this machine (another build, role or
+        // membership, or a setting switched off by its parameter) enforces nothing here: it is
+        // checked by evidence like a manual control, never reported compliant without evidence.
+        let status = if status == ControlStatus::Enforced && settings.is_empty() {
+            ControlStatus::Manual
+        } else {
+            status
+        };
         let waiver_expired = waiver
             .as_ref()
             .is_some_and(|w| w.expires.value < options.at);

@@ -794,3 +794,65 @@ fn implied_flows_come_with_their_allow_rules() {
         }
     }
 }
+
+/// A control none of whose settings applies to the machine (a setting switched off by its
+/// parameter, another build, role or membership) enforces nothing there: it is manual, checked
+/// by evidence, and never counted or reported as enforced without a setting to show for it.
+#[test]
+fn a_control_that_applies_nothing_here_is_manual() {
+    let check = run(&["check", "examples/regional-bank", "--format", "json"]);
+    assert_eq!(check.status, 0, "{}", check.stderr);
+    let json: Value = serde_json::from_str(&check.stdout).unwrap();
+    let status_of = |json: &Value, profile: &str, id: &str| -> (String, usize) {
+        let p = json["profiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == profile)
+            .unwrap();
+        let c = p["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        (
+            c["status"].as_str().unwrap().to_string(),
+            c["settings"].as_array().unwrap().len(),
+        )
+    };
+    for p in json["profiles"].as_array().unwrap() {
+        for c in p["controls"].as_array().unwrap() {
+            if c["status"] == "enforced" || c["status"] == "weakened" {
+                assert!(
+                    !c["settings"].as_array().unwrap().is_empty(),
+                    "{} {}",
+                    p["name"],
+                    c["id"]
+                );
+            }
+        }
+    }
+    // DHCP snooping is off for the statically addressed Shinjuku ATMs: manual there.
+    assert_eq!(
+        status_of(&json, "branch-router-shinjuku", "COM-NET-005"),
+        ("manual".to_string(), 0)
+    );
+    // Switched on, the same control is enforced with its settings.
+    let tmp = TempDir::new("manual-when-empty");
+    let router = crate::util::root().join("examples/regional-bank/branch-router-shinjuku.toml");
+    std::fs::write(
+        tmp.path().join("router.toml"),
+        format!(
+            "[profile]\nname = \"router\"\nextends = [{:?}]\n\n[params]\natm_dhcp_snooping = true\n",
+            router.display().to_string()
+        ),
+    )
+    .unwrap();
+    let r = run_in(tmp.path(), &["check", "router.toml", "--format", "json"]);
+    assert_eq!(r.status, 0, "{}", r.stdout);
+    let json: Value = serde_json::from_str(&r.stdout).unwrap();
+    let (status, settings) = status_of(&json, "router", "COM-NET-005");
+    assert_eq!(status, "enforced");
+    assert!(settings > 0);
+}
