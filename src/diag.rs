@@ -54,7 +54,8 @@ pub enum Code {
     InvalidControl,
     /// A profile that cannot be built for its platform or role.
     InvalidProfile,
-    /// A waiver or attestation that has no effect.
+    /// Something declared that has no effect: a waiver, exclusion or attestation, or an entry of
+    /// a network device's access list that no terminal behind it needs.
     UnusedEntry,
     /// A firewall default-deny leaves a declared flow without an allow rule.
     BlockedFlow,
