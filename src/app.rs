@@ -189,6 +189,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Checklist(ref args) => checklist(&cli, args),
         Command::Flows(ref args) => flows(&cli, args),
         Command::Diff(ref args) => diff(&cli, args),
+        Command::Audit(ref args) => audit(&cli, args),
         Command::Import(ref what) => import(&cli, what),
     };
     result.unwrap_or_else(|e| {
@@ -580,6 +581,170 @@ fn diff(cli: &Cli, args: &crate::cli::DiffArgs) -> CmdResult {
     } else {
         ExitCode::from(drift.exit_code())
     })
+}
+
+/// `hardbase audit`: resolve the profiles, find and map the snapshots, audit them in parallel
+/// into a staging folder, then swap it in place of --out.
+fn audit(cli: &Cli, args: &crate::cli::AuditArgs) -> CmdResult {
+    use crate::audit::{engine, html::HtmlSink, jsonl::JsonlSink, summary::TextSummary};
+    use crate::cli::AuditFormat;
+    let mut session = Session::new(cli);
+    let files = expand_profiles(&args.profiles, &mut session.diags);
+    let resolved = session.resolve_for_audit(&files, &args.resolve);
+    let mut names: std::collections::BTreeMap<String, crate::source::Span> =
+        std::collections::BTreeMap::new();
+    for state in resolved.iter().flatten() {
+        if let Some(first) = names.insert(state.profile.name.clone(), state.profile.span) {
+            session.diags.push(
+                Diagnostic::error(
+                    Code::InvalidProfile,
+                    format!("two profiles are named `{}`", state.profile.name),
+                )
+                .at(state.profile.span, "this profile")
+                .also(first, "has the same name as this one")
+                .note("snapshots are mapped to profiles by name; give them distinct `name`s"),
+            );
+        }
+    }
+    let (states, files): (Vec<DesiredState>, Vec<String>) = resolved
+        .into_iter()
+        .zip(&files)
+        .filter_map(|(s, f)| s.map(|s| (s, f.display().to_string())))
+        .unzip();
+    let profile_names: Vec<&str> = states.iter().map(|s| s.profile.name.as_str()).collect();
+    let mapping = match &args.map {
+        Some(path) => crate::audit::mapping::Mapping::load(
+            path,
+            &mut session.sources,
+            &profile_names,
+            &mut session.diags,
+        ),
+        None => None,
+    };
+    session.report();
+    if session.diags.has_errors() || states.is_empty() {
+        return Ok(ExitCode::from(INVALID));
+    }
+    let (entries, skipped) = engine::discover(&args.snapshots)?;
+    for rel in &skipped {
+        eprintln!(
+            "warning: {} is neither a snapshot folder nor a running configuration; skipped",
+            report::drift::escape(&args.snapshots.join(rel).display().to_string())
+        );
+    }
+    let evaluated_at = args.resolve.at.unwrap_or_else(Date::today);
+    let mut fleet = engine::fleet(&states, &files, evaluated_at, args.lang);
+    fleet.hosts = entries.len();
+    let staged = output::StagedDir::new(&args.out, args.force)?;
+    let scratch = staged.path().join(".work");
+    std::fs::create_dir(&scratch)?;
+    let mut jsonl = args
+        .formats
+        .contains(&AuditFormat::Jsonl)
+        .then(|| std::fs::File::create(staged.path().join("audit.jsonl")).map(JsonlSink::new))
+        .transpose()?;
+    let mut xlsx = args
+        .formats
+        .contains(&AuditFormat::Xlsx)
+        .then(|| {
+            crate::audit::xlsx::XlsxSink::new(staged.path().join("audit.xlsx"), &scratch, args.lang)
+        })
+        .transpose()?;
+    let mut html = args
+        .formats
+        .contains(&AuditFormat::Html)
+        .then(|| HtmlSink::new(&staged.path().join("audit.html"), &scratch))
+        .transpose()?;
+    let mut text = TextSummary::default();
+    let mut sinks: Vec<&mut dyn crate::audit::Sink> = vec![&mut text];
+    if let Some(s) = jsonl.as_mut() {
+        sinks.push(s);
+    }
+    if let Some(s) = xlsx.as_mut() {
+        sinks.push(s);
+    }
+    if let Some(s) = html.as_mut() {
+        sinks.push(s);
+    }
+    let show_progress = match args.progress {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => std::io::stderr().is_terminal(),
+    };
+    let mut progress = crate::audit::progress::Progress::new(show_progress);
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n.get(),
+    );
+    let plan = engine::Plan {
+        fleet: &fleet,
+        states: &states,
+        sources: &session.sources,
+        mapping: mapping.as_ref(),
+        entries: &entries,
+    };
+    let mut summary = engine::run(&plan, jobs, &mut sinks, &mut |done, total| {
+        progress.update(done, total)
+    })?;
+    drop(sinks);
+    if let Some(sink) = jsonl.take() {
+        summary.records = sink.records;
+        sink.into_inner()?.sync_all()?;
+    }
+    drop((xlsx, html));
+    std::fs::remove_dir_all(&scratch)?;
+    let mut written: Vec<String> = std::fs::read_dir(staged.path())?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    let manifest = serde_json::json!({
+        "generator": "hardbase",
+        "version": env!("CARGO_PKG_VERSION"),
+        "kind": "audit",
+        "evaluated_at": evaluated_at.to_string(),
+        "snapshots": summary.hosts,
+        "files": written,
+    });
+    std::fs::write(
+        staged.path().join(output::MANIFEST),
+        serde_json::to_string_pretty(&manifest)? + "\n",
+    )?;
+    staged.commit()?;
+    let mut out = text.render(&fleet, &summary);
+    let shown: Vec<String> = written
+        .iter()
+        .map(|f| args.out.join(f).display().to_string())
+        .collect();
+    let _ = writeln_summary(&mut out, &shown, summary.records);
+    let code = print(out.as_bytes());
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
+    Ok(ExitCode::from(if summary.errors > 0 {
+        INVALID
+    } else if summary.compliant < summary.audited {
+        1
+    } else {
+        0
+    }))
+}
+
+fn writeln_summary(out: &mut String, files: &[String], records: usize) -> std::fmt::Result {
+    use std::fmt::Write as _;
+    writeln!(out)?;
+    for f in files {
+        if f.ends_with(".jsonl") {
+            writeln!(
+                out,
+                "wrote {} ({records} records)",
+                report::drift::escape(f)
+            )?;
+        } else {
+            writeln!(out, "wrote {}", report::drift::escape(f))?;
+        }
+    }
+    Ok(())
 }
 
 /// `hardbase import gpo`, `import compare-gpo` and `import snapshot`.

@@ -72,6 +72,12 @@ pub enum Command {
     /// drift, missing, waived, not-collected or manual, and what is on the machine but in no
     /// profile. Exit status 0 compliant, 1 any finding (not-collected included), 2 an error.
     Diff(DiffArgs),
+    /// Audit a fleet: every snapshot under a folder compared with its profile, in parallel.
+    /// Writes JSON Lines (one record per host and control, for a SIEM), an xlsx workbook and a
+    /// self-contained HTML report into --out, and a summary on standard output. Exit status 0
+    /// every host compliant, 1 any finding, 2 an error (a snapshot that cannot be audited
+    /// included; the reports are written all the same).
+    Audit(AuditArgs),
     /// Turn existing Windows policy or a golden unit's snapshot into hardbase input, or compare
     /// two GPO backups.
     #[command(subcommand)]
@@ -301,6 +307,54 @@ pub struct DiffArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub resolve: ResolveArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Profile files, or folders whose profiles (files no other file extends) the snapshots
+    /// are audited against (repeatable).
+    #[arg(long, required = true, num_args = 1.., value_name = "PROFILE")]
+    pub profiles: Vec<PathBuf>,
+    /// The folder of snapshots: each folder in it holding a snapshot.json (written by a
+    /// generated collector), and each *.cfg, *.txt or *.conf file (a network device's
+    /// `show running-config`), searched recursively.
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: PathBuf,
+    /// A TOML file of [[host]] rules (`match` = host name or pattern with * and ?, `profile` =
+    /// profile name), first match wins. Without it, a snapshot is audited with the profile its
+    /// collector was generated for, else with the profile named like its host.
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<PathBuf>,
+    /// Output folder for audit.jsonl, audit.xlsx and audit.html (replaced as a whole).
+    #[arg(long, short, value_name = "DIR", default_value = "audit")]
+    pub out: PathBuf,
+    /// Replace the output folder even if it was not written by hardbase.
+    #[arg(long)]
+    pub force: bool,
+    /// Which reports to write (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [AuditFormat::Jsonl, AuditFormat::Xlsx, AuditFormat::Html])]
+    pub formats: Vec<AuditFormat>,
+    /// Language of the reports and the summary (titles, headings, status names).
+    #[arg(long, value_enum, default_value_t = Lang::Ja)]
+    pub lang: Lang,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<std::num::NonZeroUsize>,
+    /// When to show the progress bar on standard error.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
+    pub progress: ColorWhen,
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// audit.jsonl: one JSON object per line, per host and per host × control.
+    Jsonl,
+    /// audit.xlsx: a summary sheet, a hosts sheet and one row per host × control.
+    Xlsx,
+    /// audit.html: one self-contained page with the heatmap, filters and per-host detail.
+    Html,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

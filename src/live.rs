@@ -19,6 +19,9 @@ pub struct SnapshotInfo {
     pub collector: String,
     /// `linux`, `windows` or `network`.
     pub family: String,
+    /// The profile whose collector took the snapshot, as the collector recorded it (empty when
+    /// it did not say). Snapshot text: a fleet audit maps by it only when nothing else maps.
+    pub profile: String,
     /// File name → SHA-256 (hex) as recorded by the collector.
     pub files: BTreeMap<String, String>,
 }

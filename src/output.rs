@@ -83,52 +83,89 @@ pub fn is_ours(dir: &Path) -> bool {
 
 /// Replaces the folder `dir` with exactly `files` (relative paths with `/`), atomically.
 pub fn write_tree(dir: &Path, files: &[(String, Vec<u8>)], force: bool) -> Result<(), OutputError> {
-    let exists = dir.exists();
-    let empty = exists
-        && std::fs::read_dir(dir)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-    if exists && !empty && !force && !is_ours(dir) {
-        return Err(OutputError::NotOurs {
-            path: dir.to_path_buf(),
-        });
+    let staged = StagedDir::new(dir, force)?;
+    for (rel, bytes) in files {
+        let path = rel
+            .split('/')
+            .fold(staged.path().to_path_buf(), |p, c| p.join(c));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(&path, bytes).map_err(io(&path))?;
     }
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    staged.commit()
+}
+
+/// A folder being written beside its destination: files go into [`StagedDir::path`], and
+/// [`StagedDir::commit`] swaps it in with renames. Dropped without a commit, the staging folder
+/// is removed and the destination is as it was.
+#[derive(Debug)]
+pub struct StagedDir {
+    dir: PathBuf,
+    staging: PathBuf,
+    exists: bool,
+    committed: bool,
+}
+
+impl StagedDir {
+    /// Starts replacing `dir`: refuses a non-empty folder that is not hardbase output unless
+    /// `force`, and creates an empty staging folder beside it.
+    pub fn new(dir: &Path, force: bool) -> Result<StagedDir, OutputError> {
+        let exists = dir.exists();
+        let empty = exists
+            && std::fs::read_dir(dir)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false);
+        if exists && !empty && !force && !is_ours(dir) {
+            return Err(OutputError::NotOurs {
+                path: dir.to_path_buf(),
+            });
+        }
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let staging = sibling(dir, "new");
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir(&staging).map_err(io(&staging))?;
+        Ok(StagedDir {
+            dir: dir.to_path_buf(),
+            staging,
+            exists,
+            committed: false,
+        })
     }
-    let staging = sibling(dir, "new");
-    let _ = std::fs::remove_dir_all(&staging);
-    let result = (|| {
-        for (rel, bytes) in files {
-            let path = rel.split('/').fold(staging.clone(), |p, c| p.join(c));
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(io(parent))?;
+
+    /// The staging folder to write into.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Swaps the staging folder in place of the destination (the old one is removed).
+    pub fn commit(mut self) -> Result<(), OutputError> {
+        let (dir, staging) = (self.dir.clone(), self.staging.clone());
+        let old = sibling(&dir, "old");
+        if self.exists {
+            let _ = std::fs::remove_dir_all(&old);
+            std::fs::rename(&dir, &old).map_err(io(&dir))?;
+        }
+        if let Err(e) = std::fs::rename(&staging, &dir) {
+            if self.exists {
+                let _ = std::fs::rename(&old, &dir);
             }
-            std::fs::write(&path, bytes).map_err(io(&path))?;
+            return Err(io(&dir)(e));
+        }
+        self.committed = true;
+        if self.exists {
+            let _ = std::fs::remove_dir_all(&old);
         }
         Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
     }
-    let old = sibling(dir, "old");
-    if exists {
-        let _ = std::fs::remove_dir_all(&old);
-        if let Err(e) = std::fs::rename(dir, &old) {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(io(dir)(e));
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.staging);
         }
     }
-    if let Err(e) = std::fs::rename(&staging, dir) {
-        if exists {
-            let _ = std::fs::rename(&old, dir);
-        }
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(io(dir)(e));
-    }
-    if exists {
-        let _ = std::fs::remove_dir_all(&old);
-    }
-    Ok(())
 }

@@ -533,7 +533,7 @@ fn markdown_of(state: &DesiredState, lang: Lang, rows: &[Row], footer: &str) -> 
 }
 
 /// Whether Excel would read the cell as a formula or command.
-fn formula_like(cell: &str) -> bool {
+pub(crate) fn formula_like(cell: &str) -> bool {
     cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 

@@ -5,7 +5,7 @@
 //!
 //! | file | written from | parsed into |
 //! |---|---|---|
-//! | `snapshot.json` | the collector: `host`, `collected_at` (ISO 8601 UTC), `collector`, `family`, `files` (every other file of the folder → SHA-256), `not_collected` (file → reason) | [`crate::live::SnapshotInfo`] |
+//! | `snapshot.json` | the collector: `host`, `collected_at` (ISO 8601 UTC), `collector`, `family`, `profile` (the profile the collector was generated for), `files` (every other file of the folder → SHA-256), `not_collected` (file → reason) | [`crate::live::SnapshotInfo`] |
 //! | `sysctl.txt` | `sysctl -a` | `sysctl` |
 //! | `unit-files.txt` | `systemctl list-unit-files --no-legend --no-pager` | `unit_files` |
 //! | `sshd-T.txt` | `sshd -T` | `sshd` |
@@ -77,7 +77,8 @@ pub fn load(dir: &Path) -> Result<LiveState, SnapshotError> {
     let bytes = std::fs::read(dir.join(INFO_FILE))
         .map_err(|e| error(INFO_FILE, 0, format!("cannot read: {e}")))?;
     let info = parse_info(&bytes)?;
-    verify(dir, &info)?;
+    // Each file is read once: hashed, then parsed from the same bytes.
+    let mut contents = verify(dir, &info)?;
     let mut live = LiveState {
         info,
         ..LiveState::default()
@@ -85,11 +86,9 @@ pub fn load(dir: &Path) -> Result<LiveState, SnapshotError> {
     if live.info.family == "windows" {
         live.windows.not_collected = windows::not_collected(&bytes);
         for name in windows::FILES {
-            if !live.info.files.contains_key(*name) {
-                continue;
+            if let Some(bytes) = contents.remove(*name) {
+                windows::parse(name, &bytes, &mut live.windows)?;
             }
-            let bytes = read(dir, name)?;
-            windows::parse(name, &bytes, &mut live.windows)?;
         }
         return Ok(live);
     }
@@ -97,21 +96,12 @@ pub fn load(dir: &Path) -> Result<LiveState, SnapshotError> {
         return Ok(live);
     }
     for name in linux::FILES {
-        if !live.info.files.contains_key(*name) {
-            continue;
+        if let Some(bytes) = contents.remove(*name) {
+            linux::parse(name, &bytes, &mut live.linux)?;
         }
-        let bytes = read(dir, name)?;
-        linux::parse(name, &bytes, &mut live.linux)?;
     }
     if let Some(facts) = live.linux.files.as_mut() {
-        let listed = &live.info.files;
-        linux::attach_contents(facts, |path| {
-            let name = format!("files{path}");
-            listed
-                .contains_key(&name)
-                .then(|| std::fs::read(dir.join(&name)).ok())
-                .flatten()
-        });
+        linux::attach_contents(facts, |path| contents.get(&format!("files{path}")).cloned());
     }
     Ok(live)
 }
@@ -170,12 +160,19 @@ pub fn parse_info(bytes: &[u8]) -> Result<SnapshotInfo, SnapshotError> {
         collected_at: text("collected_at")?,
         collector: text("collector")?,
         family,
+        profile: root
+            .get("profile")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         files,
     })
 }
 
-/// Every listed file is present with its recorded SHA-256, and no file is unlisted.
-fn verify(dir: &Path, info: &SnapshotInfo) -> Result<(), SnapshotError> {
+/// Every listed file is present with its recorded SHA-256, and no file is unlisted. Returns
+/// the listed files' bytes by name.
+fn verify(dir: &Path, info: &SnapshotInfo) -> Result<BTreeMap<String, Vec<u8>>, SnapshotError> {
+    let mut contents = BTreeMap::new();
     for (name, want) in &info.files {
         let bytes = read(dir, name)?;
         let got: String = Sha256::digest(&bytes)
@@ -189,6 +186,7 @@ fn verify(dir: &Path, info: &SnapshotInfo) -> Result<(), SnapshotError> {
                 format!("SHA-256 is {got}, snapshot.json records {want}"),
             ));
         }
+        contents.insert(name.clone(), bytes);
     }
     for entry in walkdir::WalkDir::new(dir).min_depth(1) {
         let entry =
@@ -206,5 +204,5 @@ fn verify(dir: &Path, info: &SnapshotInfo) -> Result<(), SnapshotError> {
             return Err(error(&name, 0, "present but not recorded in snapshot.json"));
         }
     }
-    Ok(())
+    Ok(contents)
 }

@@ -60,6 +60,7 @@ pub fn load(path: &Path) -> Result<LiveState, SnapshotError> {
             collected_at: String::new(),
             collector: COLLECTOR.to_string(),
             family: "network".to_string(),
+            profile: String::new(),
             files: BTreeMap::from([(file_name, sha)]),
         },
         network: NetworkState {

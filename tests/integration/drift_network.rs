@@ -71,7 +71,7 @@ ip route 0.0.0.0 0.0.0.0 203.0.113.1
 /// `drifted`: without `logging host 10.10.3.5`, with `ip http server`, an `snmp-server
 /// community`, an extra ATM-IN entry, no BPDU guard on GigabitEthernet0/1/1 and a password on
 /// `line vty 0 4`.
-fn device_config(generated: &str, drifted: bool) -> String {
+pub(crate) fn device_config(generated: &str, drifted: bool) -> String {
     let mut out = String::from(PREAMBLE);
     let mut top = String::new();
     let mut seq = 0;

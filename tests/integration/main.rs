@@ -2,6 +2,8 @@
 
 mod util;
 
+mod audit;
+mod audit_html;
 mod catalog;
 mod checklist;
 mod commands;

@@ -1,0 +1,448 @@
+//! Finding the snapshots, auditing them on worker threads, and handing the results to the
+//! sinks in order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex};
+
+use super::mapping::Mapping;
+use super::{
+    status_index, Finding, Fleet, FleetControl, FleetProfile, HostControl, HostResult, Sink,
+    Summary, UnexpectedItem,
+};
+use crate::catalog::taxonomy::{Family, Lang};
+use crate::drift::{DriftReport, Status};
+use crate::live::LiveState;
+use crate::load::document::Date;
+use crate::model::DesiredState;
+use crate::source::SourceMap;
+
+/// One snapshot found under `--snapshots`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The path under the snapshots folder, with `/` separators.
+    pub rel: String,
+    pub path: PathBuf,
+    /// A network device's `show running-config` file rather than a collector's folder.
+    pub running_config: bool,
+}
+
+/// File names a network device's running configuration may have in a snapshots folder.
+const CONFIG_EXTENSIONS: &[&str] = &["cfg", "txt", "conf"];
+
+/// Finds the snapshots under `root`, sorted by path: every folder holding `snapshot.json`
+/// (not looked into further), and every `*.cfg`, `*.txt` or `*.conf` file outside such a
+/// folder (a running configuration). Returns the snapshots and the files that are neither.
+pub fn discover(root: &Path) -> Result<(Vec<Entry>, Vec<String>), String> {
+    if !root.is_dir() {
+        return Err(format!("{} is not a folder of snapshots", root.display()));
+    }
+    let mut entries = Vec::new();
+    let mut skipped = Vec::new();
+    let mut walk = walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter();
+    while let Some(item) = walk.next() {
+        let item = item.map_err(|e| format!("cannot list {}: {e}", root.display()))?;
+        let rel = item
+            .path()
+            .strip_prefix(root)
+            .unwrap_or(item.path())
+            .to_string_lossy()
+            .replace('\\', "/");
+        if item.file_type().is_dir() {
+            if item.path().join(crate::snapshot::INFO_FILE).is_file() {
+                entries.push(Entry {
+                    rel,
+                    path: item.into_path(),
+                    running_config: false,
+                });
+                walk.skip_current_dir();
+            }
+            continue;
+        }
+        let is_config = item
+            .path()
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| CONFIG_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+        if is_config && !rel.starts_with('.') && !rel.contains("/.") {
+            entries.push(Entry {
+                rel,
+                path: item.into_path(),
+                running_config: true,
+            });
+        } else {
+            skipped.push(rel);
+        }
+    }
+    Ok((entries, skipped))
+}
+
+/// The fleet description from resolved profiles: each profile, and the union of their
+/// controls sorted by category, then id.
+pub fn fleet(states: &[DesiredState], files: &[String], evaluated_at: Date, lang: Lang) -> Fleet {
+    let profiles = states
+        .iter()
+        .zip(files)
+        .map(|(s, file)| FleetProfile {
+            name: s.profile.name.clone(),
+            file: file.clone(),
+            role: s.profile.role,
+            platform: s.profile.platform.id,
+            family: s.profile.platform.family,
+        })
+        .collect();
+    let mut controls: BTreeMap<(crate::catalog::taxonomy::Category, String), FleetControl> =
+        BTreeMap::new();
+    for c in states.iter().flat_map(|s| &s.controls) {
+        let c = &c.control;
+        controls
+            .entry((c.category, c.id.clone()))
+            .or_insert_with(|| FleetControl {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                category: c.category,
+                tier: c.tier,
+                short_term: c.short_term,
+            });
+    }
+    Fleet {
+        profiles,
+        controls: controls.into_values().collect(),
+        evaluated_at,
+        lang,
+        hosts: 0,
+    }
+}
+
+/// Everything the workers share, read-only.
+pub struct Plan<'a> {
+    pub fleet: &'a Fleet,
+    /// Parallel to `fleet.profiles`.
+    pub states: &'a [DesiredState],
+    pub sources: &'a SourceMap,
+    pub mapping: Option<&'a Mapping>,
+    pub entries: &'a [Entry],
+}
+
+/// How far workers may run ahead of the host the sinks wait for, per worker.
+const WINDOW_PER_JOB: usize = 32;
+
+/// Audits every entry on `jobs` threads and feeds the sinks in entry order. `progress` is
+/// called on the calling thread with (hosts done, hosts in all) after each host.
+pub fn run(
+    plan: &Plan<'_>,
+    jobs: usize,
+    sinks: &mut [&mut dyn Sink],
+    progress: &mut dyn FnMut(usize, usize),
+) -> std::io::Result<Summary> {
+    let fleet = plan.fleet;
+    for sink in sinks.iter_mut() {
+        sink.begin(fleet)?;
+    }
+    let control_index: HashMap<&str, usize> = fleet
+        .controls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str(), i))
+        .collect();
+    let total = plan.entries.len();
+    let jobs = jobs.clamp(1, total.max(1));
+    let window = WINDOW_PER_JOB * jobs;
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    // The index the sinks wait for next; workers do not start an entry `window` beyond it.
+    let written = Mutex::new(0usize);
+    let advanced = Condvar::new();
+    let mut summary = Summary {
+        hosts: total,
+        control_hosts: vec![[0; 7]; fleet.controls.len()],
+        ..Summary::default()
+    };
+    let result = std::thread::scope(|scope| -> std::io::Result<()> {
+        let (tx, rx) = mpsc::sync_channel::<(usize, HostResult)>(window);
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let (next, stop, written, advanced) = (&next, &stop, &written, &advanced);
+            let control_index = &control_index;
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total || stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                {
+                    let mut w = written.lock().unwrap_or_else(|e| e.into_inner());
+                    while i >= *w + window && !stop.load(Ordering::Relaxed) {
+                        w = advanced.wait(w).unwrap_or_else(|e| e.into_inner());
+                    }
+                }
+                let entry = &plan.entries[i];
+                let host = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    audit_one(plan, control_index, entry)
+                }))
+                .unwrap_or_else(|_| HostResult {
+                    snapshot: entry.rel.clone(),
+                    host: fallback_host(entry),
+                    error: Some("internal error while auditing this snapshot".into()),
+                    ..HostResult::default()
+                });
+                if tx.send((i, host)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut pending: BTreeMap<usize, HostResult> = BTreeMap::new();
+        let mut at = 0usize;
+        let outcome = (|| -> std::io::Result<()> {
+            for (i, host) in rx.iter() {
+                pending.insert(i, host);
+                while let Some(host) = pending.remove(&at) {
+                    count(&mut summary, &host);
+                    for sink in sinks.iter_mut() {
+                        sink.host(fleet, &host)?;
+                    }
+                    at += 1;
+                    *written.lock().unwrap_or_else(|e| e.into_inner()) = at;
+                    advanced.notify_all();
+                    progress(at, total);
+                }
+            }
+            Ok(())
+        })();
+        if outcome.is_err() {
+            stop.store(true, Ordering::Relaxed);
+            advanced.notify_all();
+            drop(rx);
+        }
+        outcome
+    });
+    result?;
+    for sink in sinks.iter_mut() {
+        sink.finish(fleet, &summary)?;
+    }
+    Ok(summary)
+}
+
+fn count(summary: &mut Summary, host: &HostResult) {
+    match host.status() {
+        None => summary.errors += 1,
+        Some(status) => {
+            summary.audited += 1;
+            summary.hosts_per_status[status_index(status)] += 1;
+            if !status.is_finding() {
+                summary.compliant += 1;
+            }
+            for c in &host.controls {
+                if let Some(row) = summary.control_hosts.get_mut(c.control) {
+                    row[status_index(c.status)] += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The host name to show when the snapshot could not be read: the folder or file name.
+fn fallback_host(entry: &Entry) -> String {
+    entry
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| entry.rel.clone())
+}
+
+/// Loads, maps and diffs one snapshot.
+fn audit_one(plan: &Plan<'_>, control_index: &HashMap<&str, usize>, entry: &Entry) -> HostResult {
+    let mut host = HostResult {
+        snapshot: entry.rel.clone(),
+        host: fallback_host(entry),
+        ..HostResult::default()
+    };
+    let loaded = if entry.running_config {
+        crate::snapshot::network::load(&entry.path)
+    } else {
+        crate::snapshot::load(&entry.path).map_err(|e| crate::snapshot::SnapshotError {
+            file: format!("{}/{}", entry.rel, e.file),
+            ..e
+        })
+    };
+    let live = match loaded {
+        Ok(live) => live,
+        Err(e) => {
+            host.error = Some(format!("the snapshot cannot be read: {e}"));
+            return host;
+        }
+    };
+    if !live.info.host.is_empty() {
+        host.host = live.info.host.clone();
+    }
+    host.collected_at = live.info.collected_at.clone();
+    let profile = match choose_profile(plan, &live) {
+        Ok(p) => p,
+        Err(e) => {
+            host.error = Some(e);
+            return host;
+        }
+    };
+    host.profile = Some(profile);
+    let state = &plan.states[profile];
+    let want = state.profile.platform.family;
+    let family_ok = match want {
+        Family::Network => entry.running_config,
+        _ => !entry.running_config && live.info.family == want.id(),
+    };
+    if !family_ok {
+        let have = if entry.running_config {
+            "network"
+        } else {
+            live.info.family.as_str()
+        };
+        host.error = Some(format!(
+            "the snapshot is of a {have} machine and its profile `{}` is for {}",
+            state.profile.name,
+            want.id()
+        ));
+        return host;
+    }
+    let report = crate::drift::diff(state, &live);
+    drop(live);
+    condense(&mut host, &report, plan.sources, control_index);
+    host
+}
+
+/// The profile for a snapshot: the mapping file's first matching rule; without one, the
+/// profile the collector recorded, else the profile named like the host.
+fn choose_profile(plan: &Plan<'_>, live: &LiveState) -> Result<usize, String> {
+    let profiles = &plan.fleet.profiles;
+    let host = &live.info.host;
+    if let Some(mapping) = plan.mapping {
+        return mapping.rule_for(host).map(|r| r.profile).ok_or_else(|| {
+            format!(
+                "the host `{}` matches no [[host]] rule of {}",
+                host.escape_debug(),
+                mapping.file
+            )
+        });
+    }
+    let recorded = &live.info.profile;
+    if !recorded.is_empty() {
+        return profiles
+            .iter()
+            .position(|p| &p.name == recorded)
+            .ok_or_else(|| {
+                format!(
+                    "the snapshot was collected for the profile `{}`, which is not among --profiles",
+                    recorded.escape_debug()
+                )
+            });
+    }
+    profiles
+        .iter()
+        .position(|p| p.name.eq_ignore_ascii_case(host))
+        .ok_or_else(|| {
+            format!(
+                "no profile for the host `{}`: the snapshot names none and no profile has its name (give --map FILE)",
+                host.escape_debug()
+            )
+        })
+}
+
+/// A drift report condensed to what the fleet reports show.
+fn condense(
+    host: &mut HostResult,
+    report: &DriftReport,
+    sources: &SourceMap,
+    control_index: &HashMap<&str, usize>,
+) {
+    let location = |span| sources.location(span).to_string();
+    for (status, n) in report.setting_counts() {
+        host.setting_counts[status_index(status)] = n;
+    }
+    host.unexpected = report
+        .unexpected
+        .iter()
+        .map(|u| UnexpectedItem {
+            kind: u.kind,
+            what: u.what.clone(),
+            control: u
+                .control
+                .as_deref()
+                .and_then(|c| control_index.get(c).copied()),
+            note: u.note.clone(),
+        })
+        .collect();
+    let mut controls: Vec<HostControl> = report
+        .controls
+        .iter()
+        .filter_map(|c| {
+            let index = *control_index.get(c.id.as_str())?;
+            let governs_unexpected = host.unexpected.iter().any(|u| u.control == Some(index));
+            let status = if governs_unexpected {
+                c.status.max(Status::Unexpected)
+            } else {
+                c.status
+            };
+            let findings = c
+                .settings
+                .iter()
+                .filter(|s| s.status != Status::Compliant)
+                .map(|s| {
+                    let lines: Vec<String> = s
+                        .params
+                        .iter()
+                        .filter_map(|(_, span)| span.map(location))
+                        .collect();
+                    Finding {
+                        kind: s.kind,
+                        target: s.target.clone(),
+                        status: s.status,
+                        expected: s.expected.clone(),
+                        actual: s.actual.clone(),
+                        note: s.note.clone(),
+                        profile_line: (!lines.is_empty()).then(|| lines.join(", ")),
+                        catalog_line: location(s.origin),
+                    }
+                })
+                .collect();
+            Some(HostControl {
+                control: index,
+                status,
+                settings: c.settings.len(),
+                compliant: c
+                    .settings
+                    .iter()
+                    .filter(|s| s.status == Status::Compliant)
+                    .count(),
+                findings,
+                waiver: c.waiver.as_ref().map(|w| {
+                    format!(
+                        "{}: {} ({}, approved by {}, until {}{})",
+                        w.scope,
+                        w.reason,
+                        w.ticket,
+                        w.approved_by,
+                        w.expires,
+                        if w.expired { ", expired" } else { "" }
+                    )
+                }),
+                attestation: c.attestation.as_ref().map(|a| {
+                    format!(
+                        "{} on {}{}",
+                        a.by,
+                        a.on,
+                        a.evidence
+                            .as_ref()
+                            .map(|e| format!(", evidence: {e}"))
+                            .unwrap_or_default()
+                    )
+                }),
+                notes: c.findings.clone(),
+            })
+        })
+        .collect();
+    controls.sort_by_key(|c| c.control);
+    host.controls = controls;
+}
