@@ -150,20 +150,7 @@ const LABELS: &[(&str, &str, &str)] = &[
 ];
 
 /// The name of a status in the report's language (the checklist's words in Japanese).
-fn status_name(status: Status, lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => status.id(),
-        Lang::Ja => match status {
-            Status::Compliant => "適合",
-            Status::Waived => "免除",
-            Status::Manual => "手動確認",
-            Status::NotCollected => "未収集",
-            Status::Unexpected => "想定外",
-            Status::Missing => "欠落",
-            Status::Drift => "相違",
-        },
-    }
-}
+use crate::report::checklist::status_word as status_name;
 
 /// The HTML report, fed host by host.
 ///
@@ -575,22 +562,10 @@ struct ControlDetail<'a> {
     status: &'static str,
     settings: usize,
     compliant: usize,
-    findings: Vec<FindingDetail<'a>>,
+    findings: &'a [super::Finding],
     waiver: Option<&'a str>,
     attestation: Option<&'a str>,
     notes: &'a [String],
-}
-
-#[derive(Serialize)]
-struct FindingDetail<'a> {
-    kind: &'static str,
-    target: &'a str,
-    status: &'static str,
-    expected: &'a str,
-    actual: Option<&'a str>,
-    note: Option<&'a str>,
-    profile_line: Option<&'a str>,
-    catalog_line: &'a str,
 }
 
 #[derive(Serialize)]
@@ -626,20 +601,7 @@ impl<'a> HostDetail<'a> {
                     status: c.status.id(),
                     settings: c.settings,
                     compliant: c.compliant,
-                    findings: c
-                        .findings
-                        .iter()
-                        .map(|f| FindingDetail {
-                            kind: f.kind,
-                            target: &f.target,
-                            status: f.status.id(),
-                            expected: &f.expected,
-                            actual: f.actual.as_deref(),
-                            note: f.note.as_deref(),
-                            profile_line: f.profile_line.as_deref(),
-                            catalog_line: &f.catalog_line,
-                        })
-                        .collect(),
+                    findings: &c.findings,
                     waiver: c.waiver.as_deref(),
                     attestation: c.attestation.as_deref(),
                     notes: &c.notes,

@@ -81,23 +81,11 @@ struct ControlRecord<'a> {
     status: &'static str,
     settings: usize,
     compliant: usize,
-    findings: Vec<FindingRecord<'a>>,
+    findings: &'a [super::Finding],
     unexpected: Vec<Unexpected<'a>>,
     waiver: Option<&'a str>,
     attestation: Option<&'a str>,
     notes: &'a [String],
-}
-
-#[derive(Serialize)]
-struct FindingRecord<'a> {
-    kind: &'static str,
-    target: &'a str,
-    status: &'static str,
-    expected: &'a str,
-    actual: Option<&'a str>,
-    note: Option<&'a str>,
-    profile_line: Option<&'a str>,
-    catalog_line: &'a str,
 }
 
 fn unexpected<'a>(fleet: &'a Fleet, u: &'a UnexpectedItem) -> Unexpected<'a> {
@@ -178,20 +166,7 @@ fn control_record<'a>(
         status: c.status.id(),
         settings: c.settings,
         compliant: c.compliant,
-        findings: c
-            .findings
-            .iter()
-            .map(|f| FindingRecord {
-                kind: f.kind,
-                target: &f.target,
-                status: f.status.id(),
-                expected: &f.expected,
-                actual: f.actual.as_deref(),
-                note: f.note.as_deref(),
-                profile_line: f.profile_line.as_deref(),
-                catalog_line: &f.catalog_line,
-            })
-            .collect(),
+        findings: &c.findings,
         unexpected: host
             .unexpected
             .iter()

@@ -101,8 +101,9 @@ pub struct HostControl {
     pub notes: Vec<String>,
 }
 
-/// One setting that is not compliant, with its evidence.
-#[derive(Clone, Debug)]
+/// One setting that is not compliant, with its evidence (serialized as the JSON Lines and the
+/// HTML report carry it).
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct Finding {
     /// The setting kind (`registry_value`, `nft_rule`, …).
     pub kind: &'static str,
@@ -167,6 +168,14 @@ pub struct Summary {
     pub control_hosts: Vec<[usize; 7]>,
     /// JSON Lines records written (0 when that format was not asked for).
     pub records: usize,
+}
+
+/// The English or the Japanese of a phrase.
+pub(crate) fn words(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Ja => ja,
+    }
 }
 
 /// The index of a status in [`Status::ALL`] (and in the count arrays).

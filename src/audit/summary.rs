@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::xlsx::status_name;
-use super::{status_index, Fleet, HostResult, Sink, Summary};
+use super::{status_index, words, Fleet, HostResult, Sink, Summary};
 use crate::catalog::taxonomy::Lang;
 use crate::drift::{escape, Status};
 
@@ -54,13 +54,6 @@ impl Sink for TextSummary {
 
     fn finish(&mut self, _fleet: &Fleet, _summary: &Summary) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-fn words(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
-    match lang {
-        Lang::En => en,
-        Lang::Ja => ja,
     }
 }
 

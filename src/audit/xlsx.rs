@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use super::{status_index, Fleet, HostResult, Sink, Summary};
+use super::{status_index, words, Fleet, HostResult, Sink, Summary};
 use crate::catalog::taxonomy::Lang;
 use crate::drift::Status;
 
@@ -44,25 +44,8 @@ const STYLES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font><font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts><fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill><fill><patternFill patternType="solid"><fgColor rgb="FFD9E1F2"/><bgColor indexed="64"/></patternFill></fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1"><alignment vertical="top"/></xf><xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1" applyAlignment="1"><alignment vertical="top"/></xf><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>
 "#;
 
-fn words(lang: Lang, en: &'static str, ja: &'static str) -> &'static str {
-    match lang {
-        Lang::En => en,
-        Lang::Ja => ja,
-    }
-}
-
-/// The status name people read (the ids stay in the JSON Lines).
-pub fn status_name(status: Status, lang: Lang) -> &'static str {
-    match status {
-        Status::Compliant => words(lang, "compliant", "適合"),
-        Status::Waived => words(lang, "waived", "適用除外"),
-        Status::Manual => words(lang, "manual", "手動確認"),
-        Status::NotCollected => words(lang, "not collected", "未収集"),
-        Status::Unexpected => words(lang, "unexpected", "想定外"),
-        Status::Missing => words(lang, "missing", "欠落"),
-        Status::Drift => words(lang, "drift", "逸脱"),
-    }
-}
+/// The status name people read (the checklist's words).
+pub(crate) use crate::report::checklist::status_word as status_name;
 
 /// The column letters of a zero-based column index (`0` → `A`, `26` → `AA`).
 fn column(mut index: usize) -> String {

@@ -282,7 +282,9 @@ const EVIDENCE_ITEMS: usize = 3;
 /// Snapshot values longer than this are cut in 備考.
 const EVIDENCE_CHARS: usize = 80;
 
-fn status_word(status: Status, lang: Lang) -> &'static str {
+/// A status in people's words: the stable id in English, the checklist's term in Japanese
+/// (the fleet reports use the same words).
+pub(crate) fn status_word(status: Status, lang: Lang) -> &'static str {
     match lang {
         Lang::En => status.id(),
         Lang::Ja => match status {
