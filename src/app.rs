@@ -676,9 +676,11 @@ fn audit(cli: &Cli, args: &crate::cli::AuditArgs) -> CmdResult {
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |n| n.get(),
     );
+    let prepared: Vec<crate::drift::Prepared> = states.iter().map(crate::drift::prepare).collect();
     let plan = engine::Plan {
         fleet: &fleet,
         states: &states,
+        prepared: &prepared,
         sources: &session.sources,
         mapping: mapping.as_ref(),
         entries: &entries,

@@ -415,6 +415,10 @@ pub struct WindowsState {
     pub audit: Option<BTreeMap<String, u8>>,
     /// The registry values the profile governs.
     pub registry: Option<Vec<RegistryValueFact>>,
+    /// `registry`'s HKLM entries by lower-cased `key\\name` (the first of equal names), built
+    /// when registry.json is parsed; empty when the state was made otherwise.
+    #[serde(skip)]
+    pub registry_index: std::collections::HashMap<String, usize>,
     /// The registry keys the profile replaces as a whole.
     pub registry_keys: Option<Vec<RegistryKeyFact>>,
     pub firewall_profiles: Option<Vec<FirewallProfileFact>>,

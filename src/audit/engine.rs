@@ -40,8 +40,11 @@ pub fn discover(root: &Path) -> Result<(Vec<Entry>, Vec<String>), String> {
     }
     let mut entries = Vec::new();
     let mut skipped = Vec::new();
+    // Symbolic links are followed (a fleet folder assembled from links to collected folders);
+    // a link loop is an error.
     let mut walk = walkdir::WalkDir::new(root)
         .min_depth(1)
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter();
     while let Some(item) = walk.next() {
@@ -123,6 +126,8 @@ pub struct Plan<'a> {
     pub fleet: &'a Fleet,
     /// Parallel to `fleet.profiles`.
     pub states: &'a [DesiredState],
+    /// Each profile prepared for diffing, parallel to `states`.
+    pub prepared: &'a [crate::drift::Prepared],
     pub sources: &'a SourceMap,
     pub mapping: Option<&'a Mapping>,
     pub entries: &'a [Entry],
@@ -307,7 +312,7 @@ fn audit_one(plan: &Plan<'_>, control_index: &HashMap<&str, usize>, entry: &Entr
         ));
         return host;
     }
-    let report = crate::drift::diff(state, &live);
+    let report = crate::drift::diff_prepared(state, &plan.prepared[profile], &live);
     drop(live);
     condense(&mut host, &report, plan.sources, control_index);
     host

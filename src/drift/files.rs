@@ -40,8 +40,7 @@ use crate::catalog::taxonomy::Family;
 use crate::live::{LinuxState, LiveState, NftChain, NftRule, NftState, WindowsState};
 use crate::model::DesiredState;
 use crate::target::linux::{nftables, sshd};
-use crate::target::windows::gpttmpl_inf::InfValue;
-use crate::target::windows::policy;
+use crate::target::windows::gpttmpl_inf::{InfValue, SecurityTemplate};
 
 /// One configuration file as hardbase renders it against the machine's, as a unified diff.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,7 +87,11 @@ impl FileDiff {
 }
 
 /// The file diffs of a profile's platform family, in a fixed order.
-pub(super) fn file_diffs(state: &DesiredState, live: &LiveState) -> Vec<FileDiff> {
+pub(super) fn file_diffs(
+    state: &DesiredState,
+    template: Option<&SecurityTemplate>,
+    live: &LiveState,
+) -> Vec<FileDiff> {
     let host = if live.info.host.is_empty() {
         "the machine"
     } else {
@@ -102,7 +105,8 @@ pub(super) fn file_diffs(state: &DesiredState, live: &LiveState) -> Vec<FileDiff
         .into_iter()
         .flatten()
         .collect(),
-        Family::Windows => gpttmpl_diff(state, &live.windows, host)
+        Family::Windows => template
+            .and_then(|t| gpttmpl_diff(t, &live.windows, host))
             .into_iter()
             .collect(),
         _ => Vec::new(),
@@ -559,8 +563,7 @@ fn read_rule(
 
 // ---------------------------------------------------------------- GptTmpl.inf
 
-fn gpttmpl_diff(state: &DesiredState, w: &WindowsState, host: &str) -> Option<FileDiff> {
-    let template = policy::build(state).template;
+fn gpttmpl_diff(template: &SecurityTemplate, w: &WindowsState, host: &str) -> Option<FileDiff> {
     if template.system_access.is_empty() && template.privilege_rights.is_empty() {
         return None;
     }

@@ -266,13 +266,69 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// Compares a resolved profile with a snapshot.
-pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
+/// What comparing a profile computes once, whatever the snapshot: each setting's expected
+/// text, the registry.pol values of the Windows policy kinds, the security template and a
+/// network device's rendered configuration. A fleet audit prepares each profile once and
+/// diffs thousands of snapshots against it.
+pub struct Prepared {
+    /// Per setting, in the order of [`DesiredState::settings`].
+    expected: Vec<String>,
+    /// Per setting: the registry.pol values it writes (Windows policy kinds only, else empty).
+    parts: Vec<Vec<windows::PolPart>>,
+    /// The security template GptTmpl.inf holds (Windows).
+    template: Option<crate::target::windows::gpttmpl_inf::SecurityTemplate>,
+    rendered: Option<network::Rendered>,
+}
+
+/// Prepares a profile for [`diff_prepared`].
+pub fn prepare(state: &DesiredState) -> Prepared {
     let family = state.profile.platform.family;
     let build = state.profile.platform.build;
+    let rendered = (family == Family::Network).then(|| network::Rendered::new(state));
+    let parts: Vec<Vec<windows::PolPart>> = state
+        .settings()
+        .map(|s| {
+            if family == Family::Windows && windows::writes_policy_parts(&s.kind) {
+                windows::policy_parts(s, build)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    let expected = state
+        .settings()
+        .zip(&parts)
+        .map(|(s, parts)| {
+            match family {
+                Family::Windows => windows::expected_text(s, parts),
+                Family::Network => network::expected_text(&s.kind),
+                _ => None,
+            }
+            .unwrap_or_else(|| expected_text(&s.kind))
+        })
+        .collect();
+    let template =
+        (family == Family::Windows).then(|| crate::target::windows::policy::build(state).template);
+    Prepared {
+        expected,
+        parts,
+        template,
+        rendered,
+    }
+}
+
+/// Compares a resolved profile with a snapshot.
+pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
+    diff_prepared(state, &prepare(state), live)
+}
+
+/// Compares a resolved profile, prepared by [`prepare`], with a snapshot.
+pub fn diff_prepared(state: &DesiredState, prepared: &Prepared, live: &LiveState) -> DriftReport {
+    let family = state.profile.platform.family;
     let linux = &live.linux;
     let windows = &live.windows;
-    let rendered = (family == Family::Network).then(|| network::Rendered::new(state));
+    let rendered = prepared.rendered.as_ref();
+    let mut index = 0usize;
     let mut controls: Vec<ControlResult> = state
         .controls
         .iter()
@@ -284,7 +340,18 @@ pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
             settings: c
                 .settings
                 .iter()
-                .map(|s| compare(s, family, build, live, rendered.as_ref()))
+                .map(|s| {
+                    let i = index;
+                    index += 1;
+                    compare(
+                        s,
+                        family,
+                        &prepared.parts[i],
+                        &prepared.expected[i],
+                        live,
+                        rendered,
+                    )
+                })
                 .collect(),
             waiver: c.waiver.as_ref().map(|w| waiver_info(w, c.waiver_expired)),
             attestation: c.attestation.as_ref().map(attestation_info),
@@ -304,13 +371,12 @@ pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
         Family::Linux => unexpected(state, linux),
         Family::Windows => windows::unexpected(state, windows),
         Family::Network => rendered
-            .as_ref()
             .map(|r| network::unexpected(state, r, &live.network))
             .unwrap_or_default(),
     };
-    let file_diffs = match &rendered {
+    let file_diffs = match rendered {
         Some(r) => network::acl_diffs(state, r, live),
-        None => files::file_diffs(state, live),
+        None => files::file_diffs(state, prepared.template.as_ref(), live),
     };
     DriftReport {
         profile: state.profile.name.clone(),
@@ -426,13 +492,14 @@ impl Outcome {
 fn compare(
     s: &DesiredSetting,
     family: Family,
-    build: u32,
+    parts: &[windows::PolPart],
+    expected: &str,
     live: &LiveState,
     rendered: Option<&network::Rendered>,
 ) -> SettingResult {
     let outcome = match (family, rendered) {
         (Family::Linux, _) => compare_linux(&s.kind, &live.linux),
-        (Family::Windows, _) => windows::compare(s, build, &live.windows),
+        (Family::Windows, _) => windows::compare(s, parts, &live.windows),
         (Family::Network, Some(rendered)) => network::compare(s, rendered, &live.network),
         _ => None,
     }
@@ -445,12 +512,7 @@ fn compare(
         kind: s.kind.kind_name(),
         target: s.target.clone(),
         status: outcome.status,
-        expected: match family {
-            Family::Windows => windows::expected_text(s, build),
-            Family::Network => network::expected_text(&s.kind),
-            _ => None,
-        }
-        .unwrap_or_else(|| expected_text(&s.kind)),
+        expected: expected.to_string(),
         actual: outcome.actual,
         note: outcome.note,
         origin: s.origin,

@@ -62,7 +62,7 @@ use crate::target::windows::registry_pol::PolData;
 
 /// Compares one Windows setting; `None` for kinds that have no Windows comparison (they are
 /// reported as not-collected).
-pub(super) fn compare(s: &DesiredSetting, build: u32, w: &WindowsState) -> Option<Outcome> {
+pub(super) fn compare(s: &DesiredSetting, parts: &[PolPart], w: &WindowsState) -> Option<Outcome> {
     use SettingKind::*;
     Some(match &s.kind {
         Registry(r) => registry(r, w),
@@ -76,15 +76,15 @@ pub(super) fn compare(s: &DesiredSetting, build: u32, w: &WindowsState) -> Optio
         OptionalFeature(f) => optional_feature(f, w),
         LocalAccount(a) => local_account(a, w),
         Applocker(_) | DeviceInstall(_) | RemovableStorage(_) | EventLog(_) => {
-            combine(policy_outcomes(s, build, w))
+            combine(policy_outcomes(s, parts, w))
         }
         Bitlocker(b) => {
-            let mut parts = policy_outcomes(s, build, w);
+            let mut parts = policy_outcomes(s, parts, w);
             parts.push(("BitLocker on the system volume".into(), bitlocker(b, w)));
             combine(parts)
         }
         WdacPolicy(p) => {
-            let mut parts = policy_outcomes(s, build, w);
+            let mut parts = policy_outcomes(s, parts, w);
             parts.retain(|(_, o)| o.status != Status::NotCollected || o.actual.is_some());
             parts.push(("policy binary".into(), wdac_binary(p, w)));
             parts.push(("enforcement".into(), wdac_enforcement(p, w)));
@@ -100,7 +100,7 @@ pub(super) fn compare(s: &DesiredSetting, build: u32, w: &WindowsState) -> Optio
 }
 
 /// The expected value of a compared Windows setting, in the words its actual value is given in.
-pub(super) fn expected_text(s: &DesiredSetting, build: u32) -> Option<String> {
+pub(super) fn expected_text(s: &DesiredSetting, parts: &[PolPart]) -> Option<String> {
     use SettingKind::*;
     Some(match &s.kind {
         Registry(r) if r.absent => "absent".into(),
@@ -141,7 +141,6 @@ pub(super) fn expected_text(s: &DesiredSetting, build: u32) -> Option<String> {
         OptionalFeature(f) => feature_name(f.state).into(),
         LocalAccount(a) => account_expected(a),
         Applocker(_) | DeviceInstall(_) | RemovableStorage(_) | EventLog(_) => {
-            let parts = policy_parts(s, build);
             if parts.is_empty() {
                 return None;
             }
@@ -152,10 +151,7 @@ pub(super) fn expected_text(s: &DesiredSetting, build: u32) -> Option<String> {
                 .join("; ")
         }
         Bitlocker(b) => {
-            let mut parts: Vec<String> = policy_parts(s, build)
-                .iter()
-                .map(PolPart::expected)
-                .collect();
+            let mut parts: Vec<String> = parts.iter().map(PolPart::expected).collect();
             parts.push(format!(
                 "BitLocker on the system volume: {}",
                 bitlocker_text(
@@ -266,11 +262,17 @@ fn registry(r: &Registry, w: &WindowsState) -> Outcome {
     let Some(values) = &w.registry else {
         return not_collected(w, "registry.json");
     };
-    let found = values.iter().find(|v| {
-        v.hive.eq_ignore_ascii_case("HKLM")
-            && v.key.eq_ignore_ascii_case(&r.key)
-            && v.name.eq_ignore_ascii_case(&r.value)
-    });
+    let found = if w.registry_index.is_empty() {
+        values.iter().find(|v| {
+            v.hive.eq_ignore_ascii_case("HKLM")
+                && v.key.eq_ignore_ascii_case(&r.key)
+                && v.name.eq_ignore_ascii_case(&r.value)
+        })
+    } else {
+        w.registry_index
+            .get(&crate::snapshot::windows::registry_key(&r.key, &r.value))
+            .and_then(|i| values.get(*i))
+    };
     let Some(v) = found else {
         return Outcome::new(Status::NotCollected, None).note(format!(
             "registry.json has no entry for HKLM\\{}\\{} (collected for another version of the profile?)",
@@ -967,7 +969,7 @@ fn combine(parts: Vec<(String, Outcome)>) -> Outcome {
 
 /// One registry fact a registry.pol instruction sets: a value (or its absence) or a key
 /// replaced as a whole by `**delvals.` and its numbered values.
-enum PolPart {
+pub(super) enum PolPart {
     Value(Registry),
     List(RegistryList),
 }
@@ -1005,7 +1007,21 @@ impl PolPart {
 /// setting, as registry comparisons: the key paths are never restated here, so drift reads
 /// exactly what the build writes (and `registry.json` / `registry-keys.json` hold, since the
 /// collector reads every entry of the same registry.pol).
-fn policy_parts(s: &DesiredSetting, build: u32) -> Vec<PolPart> {
+/// Whether a setting kind is compared through the registry.pol values it writes.
+pub(super) fn writes_policy_parts(kind: &SettingKind) -> bool {
+    use SettingKind::*;
+    matches!(
+        kind,
+        Applocker(_)
+            | DeviceInstall(_)
+            | RemovableStorage(_)
+            | EventLog(_)
+            | Bitlocker(_)
+            | WdacPolicy(_)
+    )
+}
+
+pub(super) fn policy_parts(s: &DesiredSetting, build: u32) -> Vec<PolPart> {
     let entries = policy::build_from(build, std::iter::once(s)).machine;
     let mut parts = Vec::new();
     let mut i = 0;
@@ -1069,8 +1085,11 @@ fn policy_parts(s: &DesiredSetting, build: u32) -> Vec<PolPart> {
 /// without case, as Windows compares them; data exactly). A setting that policy.rs leaves to
 /// Apply has no values here and is not-collected: an AppLocker collection that names a local
 /// account is set with `Set-AppLockerPolicy`, whose rule ids the collector does not read.
-fn policy_outcomes(s: &DesiredSetting, build: u32, w: &WindowsState) -> Vec<(String, Outcome)> {
-    let parts = policy_parts(s, build);
+fn policy_outcomes(
+    s: &DesiredSetting,
+    parts: &[PolPart],
+    w: &WindowsState,
+) -> Vec<(String, Outcome)> {
     if parts.is_empty() {
         let why = match &s.kind {
             SettingKind::Applocker(_) => "the collection names a local account, so Apply sets it with Set-AppLockerPolicy (not through registry.pol); the collector does not read the effective AppLocker policy",

@@ -42,6 +42,27 @@ pub const FILES: &[&str] = &[
 ];
 
 /// Parses one file of the contract into `state`.
+/// The lookup key of a registry value: `key\\name` in lower case (Windows compares both
+/// without case).
+pub fn registry_key(key: &str, name: &str) -> String {
+    let mut out = String::with_capacity(key.len() + name.len() + 1);
+    out.push_str(key);
+    out.push('\\');
+    out.push_str(name);
+    out.make_ascii_lowercase();
+    out
+}
+
+fn registry_index(facts: &[RegistryValueFact]) -> std::collections::HashMap<String, usize> {
+    let mut index = std::collections::HashMap::with_capacity(facts.len());
+    for (i, v) in facts.iter().enumerate() {
+        if v.hive.eq_ignore_ascii_case("HKLM") {
+            index.entry(registry_key(&v.key, &v.name)).or_insert(i);
+        }
+    }
+    index
+}
+
 pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), SnapshotError> {
     match name {
         "secedit.inf" => parse_secedit(bytes, state),
@@ -51,7 +72,10 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
         }
         "registry.json" => {
             let rows: Vec<RegistryValueRow> = json_list(name, bytes)?;
-            state.registry = Some(rows.into_iter().map(RegistryValueRow::fact).collect());
+            let facts: Vec<RegistryValueFact> =
+                rows.into_iter().map(RegistryValueRow::fact).collect();
+            state.registry_index = registry_index(&facts);
+            state.registry = Some(facts);
             Ok(())
         }
         "registry-keys.json" => {
