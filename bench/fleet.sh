@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# The fleet benchmark: hardbase against OpenSCAP on this machine, and `hardbase audit` of a
+# synthetic fleet. Every figure is measured in this run and every ratio is between figures of
+# this run (absolute times on shared machines are noisy):
+#
+#   1. `hardbase build` of the example bank (per profile: whole-bank time / profiles) against
+#      `oscap xccdf generate fix --fix-type bash` of each profile of Debian's Debian 11
+#      datastream (ssg-debian): time and peak memory per profile.
+#   2. The generated Linux collector + `hardbase diff` of the primary relay on this machine
+#      against `oscap xccdf eval` of the datastream's standard profile, with the number of
+#      checks on both sides and the collector's time per step.
+#   3. `hardbase audit` of synthetic fleets (bench/fleetgen.rs) of 1k, 3k and 10k hosts, each
+#      host comparing 500+ settings with 200 firewall rules and 300 services, against
+#      `cat` of the same files (warm, measured right before each audit); ms per host and
+#      peak memory, and the 10k audit with --formats jsonl only.
+#
+# Usage: bash bench/fleet.sh            (from the repository root; installs nothing)
+# Environment: RUNS_BUILD (10), RUNS_FIX (2), RUNS_E2E (5), RUNS_EVAL (3), SIZES ("1000 3000
+# 10000"), SEED (1), JOBS (audit --jobs; default: hardbase's own), DS (the datastream), BENCH_DIR
+# (work folder; a temporary one by default, removed at the end unless KEEP=1).
+#
+# Needs: /usr/bin/time (apt-get install time), for parts 1-2 oscap and the datastream
+# (apt-get install ssg-debian openscap-scanner), and root for the collector and for showing the
+# Debian 11 content a Debian 11 /etc/debian_version in a private mount namespace (unshare -m).
+# A part whose tools are missing is skipped with the reason.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS_BUILD=${RUNS_BUILD:-10}
+RUNS_FIX=${RUNS_FIX:-2}
+RUNS_E2E=${RUNS_E2E:-5}
+RUNS_EVAL=${RUNS_EVAL:-3}
+SIZES=${SIZES:-"1000 3000 10000"}
+SEED=${SEED:-1}
+AT=2026-11-27
+DS=${DS:-/usr/share/xml/scap/ssg/content/ssg-debian11-ds.xml}
+TIME=/usr/bin/time
+
+if [ ! -x "$TIME" ]; then
+  echo "fleet.sh: $TIME is missing (apt-get install time); it measures peak memory" >&2
+  exit 2
+fi
+
+if [ -n "${BENCH_DIR:-}" ]; then
+  work=$BENCH_DIR
+  mkdir -p "$work"
+else
+  work=$(mktemp -d "${TMPDIR:-/tmp}/hardbase-fleet.XXXXXX")
+fi
+cleanup() { [ "${KEEP:-0}" = 1 ] || rm -rf "$work"; }
+trap cleanup EXIT
+
+cargo build --release --quiet
+cargo build --release --quiet --example fleetgen
+bin=$PWD/target/release/hardbase
+gen=$PWD/target/release/examples/fleetgen
+
+declare -a VERDICTS=()
+verdict() { VERDICTS+=("$(printf '%-58s %s' "$1" "$2")"); }
+
+# measure CMD...: runs CMD with its output in $work/.out and .err; sets US (wall µs), KB (peak
+# RSS) and CPU (CPU time / wall time, as /usr/bin/time prints it).
+measure() {
+  local t0 t1
+  t0=$(date +%s%N)
+  "$TIME" -f '%M %P' -o "$work/.mem" "$@" >"$work/.out" 2>"$work/.err" || true
+  t1=$(date +%s%N)
+  US=$(((t1 - t0) / 1000))
+  read -r KB CPU < <(tail -n 1 "$work/.mem")
+}
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else printf "-" }'; }
+# pass_if VALUE OP LIMIT: PASS or MISS.
+pass_if() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? v >= l : v <= l; print ok ? "PASS" : "MISS" }'; }
+
+echo "hardbase fleet benchmark: $(uname -m), $(nproc) CPUs, $(awk '/^MemTotal:/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo) RAM, load average $(load)"
+echo "$("$bin" --version); $(command -v oscap >/dev/null && oscap --version | head -n 1 || echo 'oscap: not installed')"
+
+have_oscap=1
+if ! command -v oscap >/dev/null 2>&1; then
+  have_oscap=0
+  why_oscap="oscap is not installed (apt-get install openscap-scanner ssg-debian)"
+elif [ ! -f "$DS" ]; then
+  have_oscap=0
+  why_oscap="$DS is missing (apt-get install ssg-debian; dpkg -L ssg-debian lists the datastreams)"
+fi
+
+# ------------------------------------------------------------------------------------------
+echo
+echo "== 1. build: hardbase build examples/ vs oscap xccdf generate fix --fix-type bash"
+"$bin" build examples/ --out "$work/dist" >/dev/null 2>&1 # warm the page cache
+profiles=$(find "$work/dist" -mindepth 1 -maxdepth 1 -type d | wc -l)
+files=$(find "$work/dist" -type f | wc -l)
+total_us=0
+peak_kb=0
+for _ in $(seq "$RUNS_BUILD"); do
+  rm -rf "$work/dist"
+  measure "$bin" build examples/ --out "$work/dist"
+  total_us=$((total_us + US))
+  [ "$KB" -gt "$peak_kb" ] && peak_kb=$KB
+done
+build_us=$((total_us / RUNS_BUILD))
+hb_profile_us=$((build_us / profiles))
+printf 'hardbase build examples/: %d profiles, %d files, %s ms (mean of %d), peak %s MB\n' \
+  "$profiles" "$files" "$(ms "$build_us")" "$RUNS_BUILD" "$(mb "$peak_kb")"
+printf '  per profile                                  %8s ms   peak %6s MB\n' "$(ms "$hb_profile_us")" "$(mb "$peak_kb")"
+if [ "$have_oscap" = 1 ]; then
+  sum_us=0
+  sum_kb=0
+  n=0
+  while IFS=: read -r id title; do
+    p_us=0
+    p_kb=0
+    for _ in $(seq "$RUNS_FIX"); do
+      measure oscap xccdf generate fix --fix-type bash --profile "$id" "$DS"
+      p_us=$((p_us + US))
+      [ "$KB" -gt "$p_kb" ] && p_kb=$KB
+    done
+    p_us=$((p_us / RUNS_FIX))
+    fixes=$(grep -c '^# BEGIN fix' "$work/.out" || true)
+    printf '  oscap %-40s %8s ms   peak %6s MB   (%d bash fixes; %s)\n' "${id#xccdf_org.ssgproject.content_profile_}" \
+      "$(ms "$p_us")" "$(mb "$p_kb")" "$fixes" "$title"
+    sum_us=$((sum_us + p_us))
+    sum_kb=$((sum_kb + p_kb))
+    n=$((n + 1))
+  done < <(oscap info --profiles "$DS" 2>/dev/null || true)
+  if [ "$n" = 0 ]; then
+    have_oscap=0
+    why_oscap="oscap info --profiles $DS lists no profile"
+  fi
+fi
+if [ "$have_oscap" = 1 ]; then
+  oscap_us=$((sum_us / n))
+  oscap_kb=$((sum_kb / n))
+  printf '  oscap mean over %d profiles                  %8s ms   peak %6s MB (mean)\n' "$n" "$(ms "$oscap_us")" "$(mb "$oscap_kb")"
+  t=$(ratio "$oscap_us" "$hb_profile_us")
+  m=$(ratio "$oscap_kb" "$peak_kb")
+  printf '  hardbase is %sx faster per profile and uses %sx less memory (peak of the whole-bank run)\n' "$t" "$m"
+  verdict "1. build time per profile >= 50x faster than oscap" "$t x  $(pass_if "$t" ">=" 50)"
+  verdict "1. build peak memory >= 10x less than oscap" "$m x  $(pass_if "$m" ">=" 10)"
+else
+  echo "  SKIPPED oscap: $why_oscap"
+  verdict "1. build vs oscap" "SKIPPED ($why_oscap)"
+fi
+
+# ------------------------------------------------------------------------------------------
+echo
+echo "== 2. drift on this machine: linux/collect.sh + hardbase diff vs oscap xccdf eval"
+relay=examples/regional-bank/relay-linux.toml
+"$bin" build "$relay" --out "$work/relay" >/dev/null 2>&1
+collect=$(find "$work/relay" -path '*/linux/collect.sh' | head -n 1)
+if [ "$(id -u)" != 0 ]; then
+  echo "  note: not root: the collector leaves out what needs root (nft, sshd -T, auditctl)"
+fi
+bash "$collect" --out "$work/snap-warm" >/dev/null 2>&1 # warm the page cache
+c_us=0
+d_us=0
+c_kb=0
+d_kb=0
+for i in $(seq "$RUNS_E2E"); do
+  rm -rf "$work/snap"
+  measure bash "$collect" --out "$work/snap"
+  c_us=$((c_us + US))
+  [ "$KB" -gt "$c_kb" ] && c_kb=$KB
+  measure "$bin" diff "$relay" --live "$work/snap" --format json --at "$AT"
+  d_us=$((d_us + US))
+  [ "$KB" -gt "$d_kb" ] && d_kb=$KB
+  cp "$work/.out" "$work/diff.json"
+done
+c_us=$((c_us / RUNS_E2E))
+d_us=$((d_us / RUNS_E2E))
+e2e_us=$((c_us + d_us))
+# The settings counts of the report: "counts": {"controls": {…}, "settings": {…}}.
+counts=$(awk '/"counts": \{/ { inside = 1 } inside && /"settings": \{/ { s = 1; next } s && /\}/ { exit } s { gsub(/[",]/, ""); printf "%s%s=%s", sep, $1, $2; sep = " " }' "$work/diff.json" | tr -d ':')
+compared=$(echo "$counts" | tr ' ' '\n' | awk -F= '$1 == "compliant" || $1 == "drift" || $1 == "missing" { n += $2 } END { print n + 0 }')
+all=$(echo "$counts" | tr ' ' '\n' | awk -F= '$1 != "unexpected" { n += $2 } END { print n + 0 }')
+printf 'hardbase (%s, %d settings; %d compared: compliant, drift or missing)\n' "$relay" "$all" "$compared"
+printf '  %s\n' "$counts"
+printf '  collect.sh                                   %8s ms   peak %6s MB\n' "$(ms "$c_us")" "$(mb "$c_kb")"
+printf '  hardbase diff --format json                  %8s ms   peak %6s MB\n' "$(ms "$d_us")" "$(mb "$d_kb")"
+printf '  end to end (mean of %d)                       %8s ms\n' "$RUNS_E2E" "$(ms "$e2e_us")"
+# Where the collector spends its time: one traced run, each top-level step of the script.
+rm -rf "$work/snap-trace"
+bash -c 'PS4="+\${EPOCHREALTIME} "; set -x; . "$1" --out "$2"' collect.sh "$collect" "$work/snap-trace" >/dev/null 2>"$work/trace" || true
+echo "  collector steps (one traced run, xtrace overhead included; steps over 3 ms):"
+awk '
+match($0, /^\++[0-9]+\.[0-9]+ /) {
+  t = substr($0, 1, RLENGTH - 1); sub(/^\++/, "", t); t += 0
+  rest = substr($0, RLENGTH + 1)
+  if (first == "") first = t
+  last = t
+  name = ""
+  if (rest ~ /^(capture|copy) /) { split(rest, w, " "); name = w[2] " (" w[3] (w[3] == "cat" ? "" : " " w[4]) ")" }
+  else if (rest == ":") name = "files.tsv and files/ (the governed paths)"
+  else if (rest ~ /^printf .\{/) name = "snapshot.json (sha256sum and JSON of each file)"
+  if (name != "") {
+    split(name, k, " ")
+    if (k[1] != cur_key) {
+      if (cur != "") d[cur] += t - ct
+      cur = name; cur_key = k[1]; ct = t; order[++n] = name
+    }
+  }
+}
+END {
+  d[cur] += last - ct
+  for (i = 1; i <= n; i++) if (d[order[i]] * 1000 >= 3) printf "    %7.1f ms  %s\n", d[order[i]] * 1000, order[i]
+  printf "    %7.1f ms  total\n", (last - first) * 1000
+}' "$work/trace"
+if [ "$have_oscap" = 1 ]; then
+  profile=xccdf_org.ssgproject.content_profile_standard
+  # The datastream is Debian 11 content; on another release every rule is notapplicable and
+  # nothing is evaluated. As root, oscap is shown a Debian 11 /etc/debian_version in a private
+  # mount namespace (nothing changes on the machine), so the rules are evaluated for real.
+  eval_cmd=(oscap xccdf eval --profile "$profile" --results "$work/results.xml" "$DS")
+  how="as is"
+  if ! grep -q '^11\.' /etc/debian_version 2>/dev/null; then
+    echo 11.11 >"$work/debian_version"
+    if [ "$(id -u)" = 0 ] && unshare -m sh -c 'mount --bind "$1" /etc/debian_version' sh "$work/debian_version" 2>/dev/null; then
+      eval_cmd=(unshare -m sh -c 'mount --bind "$1" /etc/debian_version && shift && exec "$@"' sh "$work/debian_version" "${eval_cmd[@]}")
+      how="with /etc/debian_version shown as 11.11 in a private mount namespace"
+    else
+      how="as is (not root, or no private mount namespace: this is not Debian 11, so rules come out notapplicable)"
+    fi
+  fi
+  "${eval_cmd[@]}" >/dev/null 2>&1 || true # warm
+  e_us=0
+  e_kb=0
+  for _ in $(seq "$RUNS_EVAL"); do
+    measure "${eval_cmd[@]}"
+    e_us=$((e_us + US))
+    [ "$KB" -gt "$e_kb" ] && e_kb=$KB
+  done
+  e_us=$((e_us / RUNS_EVAL))
+  results=$(grep -so '<result>[a-z]*</result>' "$work/results.xml" | sed 's/<[^>]*>//g' | sort | uniq -c | awk '{ printf "%s%s=%s", sep, $2, $1; sep = " " }')
+  selected=$(echo "$results" | tr ' ' '\n' | awk -F= '$1 != "notselected" { n += $2 } END { print n + 0 }')
+  evaluated=$(echo "$results" | tr ' ' '\n' | awk -F= '$1 == "pass" || $1 == "fail" || $1 == "error" || $1 == "unknown" { n += $2 } END { print n + 0 }')
+  printf 'oscap xccdf eval --profile standard (%s)\n' "$how"
+  printf '  %d rules selected, %d evaluated (pass, fail, error, unknown): %s\n' "$selected" "$evaluated" "$results"
+  printf '  oscap xccdf eval (mean of %d)                %8s ms   peak %6s MB\n' "$RUNS_EVAL" "$(ms "$e_us")" "$(mb "$e_kb")"
+  t=$(ratio "$e_us" "$e2e_us")
+  printf '  collect + diff is %sx faster end to end, comparing %d settings against oscap'"'"'s %d evaluated rules\n' "$t" "$compared" "$evaluated"
+  verdict "2. collect + diff >= 10x faster than oscap eval" "$t x  $(pass_if "$t" ">=" 10)"
+else
+  echo "  SKIPPED oscap: $why_oscap"
+  verdict "2. collect + diff vs oscap eval" "SKIPPED ($why_oscap)"
+fi
+
+# ------------------------------------------------------------------------------------------
+echo
+echo "== 3. hardbase audit of synthetic fleets (bench/fleetgen.rs, seed $SEED)"
+max=0
+for n in $SIZES; do [ "$n" -gt "$max" ] && max=$n; done
+t0=$(date +%s%N)
+"$gen" --out "$work/fleet" --hosts "$max" --seed "$SEED" --at "$AT" >"$work/fleetgen.txt"
+t1=$(date +%s%N)
+sed 's/^/  /' "$work/fleetgen.txt"
+printf '  (generated in %s s)\n' "$(awk -v n=$((t1 - t0)) 'BEGIN { printf "%.1f", n / 1e9 }')"
+jobs=()
+[ -n "${JOBS:-}" ] && jobs=(--jobs "$JOBS")
+audit() { # audit SNAPSHOTS OUT FORMATS
+  measure "$bin" --baselines "$work/fleet/baselines" audit --profiles "$work/fleet/profiles" \
+    --snapshots "$1" --out "$2" --at "$AT" --progress never --formats "$3" "${jobs[@]}"
+}
+printf '  %6s %7s %9s %10s %8s %8s %10s %5s %9s  %s\n' hosts MB "cat ms" "audit ms" ms/host "peak MB" audit/cat CPU records "load average"
+for n in $SIZES; do
+  if [ "$n" = "$max" ]; then
+    snaps=$work/fleet/snapshots
+  else
+    # The first n hosts of the fleet (a smaller fleet from the same seed), hard-linked.
+    snaps=$work/fleet-$n
+    rm -rf "$snaps"
+    mkdir -p "$snaps"
+    (cd "$work/fleet/snapshots" && ls | awk -F- -v n="$n" '$NF + 0 <= n' | xargs cp -al -t "$snaps")
+  fi
+  bytes=$(du -sb "$snaps" | cut -f1)
+  (cd "$snaps" && find . -type f -print0 | xargs -0 cat >/dev/null) # warm
+  t0=$(date +%s%N)
+  (cd "$snaps" && find . -type f -print0 | xargs -0 cat >/dev/null)
+  t1=$(date +%s%N)
+  cat_us=$(((t1 - t0) / 1000))
+  load_before=$(load)
+  audit "$snaps" "$work/audit-$n" jsonl,xlsx,html
+  records=$(cat "$work/.out" "$work/.err" | grep -o '([0-9]* records)' | tr -dc 0-9 || true)
+  printf '  %6d %7s %9s %10s %8s %8s %10s %5s %9s  %s\n' "$n" "$(awk -v b="$bytes" 'BEGIN { printf "%.0f", b / 1e6 }')" \
+    "$(ms "$cat_us")" "$(ms "$US")" "$(awk -v u="$US" -v n="$n" 'BEGIN { printf "%.3f", u / 1000 / n }')" \
+    "$(mb "$KB")" "$(ratio "$US" "$cat_us")" "$CPU" "${records:-?}" "$load_before"
+  if [ "$n" = "$max" ]; then
+    big_us=$US
+    big_kb=$KB
+    big_cat=$cat_us
+  fi
+done
+audit "$work/fleet/snapshots" "$work/audit-jsonl" jsonl
+printf '  %6d hosts with --formats jsonl only: %s ms (%s ms/host, CPU %s); xlsx + html add %s ms\n' "$max" "$(ms "$US")" \
+  "$(awk -v u="$US" -v n="$max" 'BEGIN { printf "%.3f", u / 1000 / n }')" "$CPU" "$(ms $((big_us - US)))"
+echo "  summary of the $max-host audit:"
+sed -n '1,3p' "$work/.out" | sed 's/^/    /'
+s=$(awk -v u="$big_us" 'BEGIN { printf "%.1f", u / 1e6 }')
+verdict "3. audit of $max hosts <= 30 s ($(nproc) CPUs)" "$s s  $(pass_if "$s" "<=" 30)"
+verdict "3. audit peak memory <= 300 MB" "$(mb "$big_kb") MB  $(pass_if "$(mb "$big_kb")" "<=" 300)"
+r=$(ratio "$big_us" "$big_cat")
+verdict "3. audit <= 3x cat of the same bytes" "$r x  $(pass_if "$r" "<=" 3)"
+
+echo
+echo "== targets"
+printf '  %s\n' "${VERDICTS[@]}"
