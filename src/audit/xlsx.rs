@@ -8,8 +8,9 @@
 //! copies those compressed entries into it without decompressing them. Memory stays flat and
 //! no sheet is held whole. The package is the minimal SpreadsheetML one (ECMA-376 Part 1):
 //! `[Content_Types].xml`, the package and workbook relationships, `xl/workbook.xml`,
-//! `xl/styles.xml`, one `xl/worksheets/sheetN.xml` per sheet, and `docProps/core.xml` /
-//! `app.xml`; every string is an inline string.
+//! `xl/styles.xml`, `xl/sharedStrings.xml` (the values that repeat on every row), one
+//! `xl/worksheets/sheetN.xml` per sheet, and `docProps/core.xml` / `app.xml`; other strings are
+//! inline strings.
 //!
 //! A results sheet holds at most Excel's 1,048,576 rows; the rows after that continue on
 //! `Results 2`, `Results 3`… Every cell is a string or a number: formula-like text gets Excel's
@@ -31,6 +32,8 @@ use crate::drift::Status;
 
 /// Excel's rows per sheet.
 const MAX_ROWS: u32 = 1_048_576;
+/// How many bytes of rows are collected before they go to the compressor.
+const PENDING: usize = 1 << 18;
 /// Excel's characters per cell.
 const MAX_CELL: usize = 32_767;
 
@@ -94,6 +97,42 @@ pub fn cell_text(out: &mut String, text: &str) {
     }
 }
 
+/// The workbook's shared strings: the values that repeat on every row (profile, role, control,
+/// title, category, tier, status) are written once in `xl/sharedStrings.xml` and referenced by
+/// index, which keeps a million-row results sheet small.
+#[derive(Default)]
+struct SharedStrings {
+    index: std::collections::HashMap<String, u32>,
+    list: Vec<String>,
+}
+
+impl SharedStrings {
+    fn get(&mut self, text: &str) -> u32 {
+        if let Some(i) = self.index.get(text) {
+            return *i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(text.to_string());
+        self.index.insert(text.to_string(), i);
+        i
+    }
+
+    fn xml(&self) -> String {
+        let mut out = format!(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{n}" uniqueCount="{n}">"#,
+            n = self.list.len()
+        );
+        for text in &self.list {
+            out.push_str(r#"<si><t xml:space="preserve">"#);
+            cell_text(&mut out, text);
+            out.push_str("</t></si>");
+        }
+        out.push_str("</sst>");
+        out
+    }
+}
+
 /// One sheet being streamed into its own temporary zip archive.
 struct StreamedSheet {
     name: String,
@@ -103,6 +142,8 @@ struct StreamedSheet {
     /// The next row to write (1-based; row 1 is the header).
     row: u32,
     line: String,
+    /// Rows not yet handed to the compressor.
+    pending: Vec<u8>,
 }
 
 fn options() -> SimpleFileOptions {
@@ -150,6 +191,7 @@ impl StreamedSheet {
             columns: columns.len(),
             row: 1,
             line: String::new(),
+            pending: Vec::with_capacity(PENDING + 4096),
         };
         sheet.begin_row();
         for (col, (title, _)) in columns.iter().enumerate() {
@@ -184,6 +226,25 @@ impl StreamedSheet {
         self.line.push_str("</t></is></c>");
     }
 
+    /// A string cell from the shared strings (for values that repeat from row to row).
+    fn shared(&mut self, col: usize, text: &str, table: &mut SharedStrings) {
+        if text.is_empty() {
+            return;
+        }
+        let style = if crate::report::checklist::formula_like(text) {
+            QUOTED
+        } else {
+            NORMAL
+        };
+        let _ = write!(
+            self.line,
+            r#"<c r="{}{}" s="{style}" t="s"><v>{}</v></c>"#,
+            column(col),
+            self.row,
+            table.get(text)
+        );
+    }
+
     fn number(&mut self, col: usize, n: usize) {
         let _ = write!(
             self.line,
@@ -195,8 +256,14 @@ impl StreamedSheet {
 
     fn end_row(&mut self) -> std::io::Result<()> {
         self.line.push_str("</row>");
-        self.zip.write_all(self.line.as_bytes())?;
+        self.pending.extend_from_slice(self.line.as_bytes());
         self.row += 1;
+        // The compressor is fed in large pieces: every write into it costs a pass over its
+        // output buffer, whatever the size of the write.
+        if self.pending.len() >= PENDING {
+            self.zip.write_all(&self.pending)?;
+            self.pending.clear();
+        }
         Ok(())
     }
 
@@ -206,6 +273,7 @@ impl StreamedSheet {
 
     /// Closes the sheet's XML (with an autofilter over its rows) and its temporary archive.
     fn close(mut self) -> std::io::Result<(String, PathBuf)> {
+        self.zip.write_all(&self.pending)?;
         let last = self.row.saturating_sub(1).max(1);
         let tail = format!(
             r#"</sheetData><autoFilter ref="A1:{}{last}"/><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>"#,
@@ -227,6 +295,7 @@ pub struct XlsxSink {
     /// Closed sheets: (name, temporary archive), in workbook order after the summary.
     closed: Vec<(String, PathBuf)>,
     result_sheets: usize,
+    shared: SharedStrings,
 }
 
 impl XlsxSink {
@@ -253,11 +322,12 @@ impl XlsxSink {
             results: Some(results),
             closed: Vec::new(),
             result_sheets: 1,
+            shared: SharedStrings::default(),
         })
     }
 
-    /// The results sheet, a new one when the current one is full.
-    fn results(&mut self) -> std::io::Result<&mut StreamedSheet> {
+    /// Makes sure the results sheet has room for a row: a new one when the current one is full.
+    fn results(&mut self) -> std::io::Result<()> {
         if self.results.as_ref().is_some_and(StreamedSheet::is_full) {
             if let Some(full) = self.results.take() {
                 let closed = full.close()?;
@@ -276,14 +346,13 @@ impl XlsxSink {
             )?;
             self.results = Some(sheet);
         }
-        self.results
-            .as_mut()
-            .ok_or_else(|| std::io::Error::other("the results sheet is closed"))
+        Ok(())
     }
 
     fn write_host(&mut self, fleet: &Fleet, host: &HostResult) -> std::io::Result<()> {
         let lang = fleet.lang;
         let profile = host.profile.map(|p| &fleet.profiles[p]);
+        let table = &mut self.shared;
         if let Some(sheet) = self.hosts.as_mut().filter(|s| !s.is_full()) {
             let status = host
                 .status()
@@ -291,10 +360,10 @@ impl XlsxSink {
             sheet.begin_row();
             sheet.text(0, &host.host, NORMAL);
             sheet.text(1, &host.snapshot, NORMAL);
-            sheet.text(2, profile.map_or("", |p| p.name.as_str()), NORMAL);
-            sheet.text(3, profile.map_or("", |p| p.role.name(lang)), NORMAL);
+            sheet.shared(2, profile.map_or("", |p| p.name.as_str()), table);
+            sheet.shared(3, profile.map_or("", |p| p.role.name(lang)), table);
             sheet.text(4, &host.collected_at, NORMAL);
-            sheet.text(5, status, NORMAL);
+            sheet.shared(5, status, table);
             for (i, n) in host.setting_counts.iter().enumerate() {
                 sheet.number(6 + i, *n);
             }
@@ -347,16 +416,20 @@ impl XlsxSink {
                 .as_deref()
                 .or(c.attestation.as_deref())
                 .unwrap_or("");
-            let sheet = self.results()?;
+            self.results()?;
+            let table = &mut self.shared;
+            let Some(sheet) = self.results.as_mut() else {
+                return Err(std::io::Error::other("the results sheet is closed"));
+            };
             sheet.begin_row();
             sheet.text(0, &host.host, NORMAL);
-            sheet.text(1, &profile.name, NORMAL);
-            sheet.text(2, profile.role.name(lang), NORMAL);
-            sheet.text(3, &control.id, NORMAL);
-            sheet.text(4, control.title.get(lang), NORMAL);
-            sheet.text(5, control.category.name(lang), NORMAL);
-            sheet.text(6, control.tier.name(lang), NORMAL);
-            sheet.text(7, status_name(c.status, lang), NORMAL);
+            sheet.shared(1, &profile.name, table);
+            sheet.shared(2, profile.role.name(lang), table);
+            sheet.shared(3, &control.id, table);
+            sheet.shared(4, control.title.get(lang), table);
+            sheet.shared(5, control.category.name(lang), table);
+            sheet.shared(6, control.tier.name(lang), table);
+            sheet.shared(7, status_name(c.status, lang), table);
             sheet.text(8, record, NORMAL);
             sheet.number(9, c.settings);
             sheet.number(10, c.compliant);
@@ -531,7 +604,7 @@ impl XlsxSink {
                 r#"<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#
             );
         }
-        types.push_str("</Types>");
+        types.push_str(r#"<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#);
         put("[Content_Types].xml", &types)?;
         put(
             "_rels/.rels",
@@ -588,12 +661,14 @@ impl XlsxSink {
         workbook.push_str("</sheets></workbook>");
         let _ = write!(
             rels,
-            r#"<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#,
-            names.len() + 1
+            r#"<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/><Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#,
+            names.len() + 1,
+            names.len() + 2
         );
         put("xl/workbook.xml", &workbook)?;
         put("xl/_rels/workbook.xml.rels", &rels)?;
         put("xl/styles.xml", STYLES)?;
+        put("xl/sharedStrings.xml", &self.shared.xml())?;
         put(
             "xl/worksheets/sheet1.xml",
             &self.summary_sheet(fleet, summary),
