@@ -383,21 +383,48 @@ struct Texts(Vec<String>);
 
 impl<'de> Deserialize<'de> for Texts {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let items = PsList::<serde_json::Value>::deserialize(d)?.0;
-        let mut out = Vec::new();
-        for item in items {
-            match item {
-                serde_json::Value::String(s) => out.push(s),
-                serde_json::Value::Number(n) => out.push(n.to_string()),
-                serde_json::Value::Null => {}
-                other => {
-                    return Err(serde::de::Error::custom(format!(
-                        "expected a string or a number, found {other}"
-                    )))
-                }
+        let items = PsList::<TextItem>::deserialize(d)?.0;
+        Ok(Texts(items.into_iter().filter_map(|t| t.0).collect()))
+    }
+}
+
+/// One item of a string list: a string, a number (as its text) or `null` (`None`).
+struct TextItem(Option<String>);
+
+impl<'de> Deserialize<'de> for TextItem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = TextItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TextItem, E> {
+                Ok(TextItem(Some(v.to_string())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<TextItem, E> {
+                Ok(TextItem(Some(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<TextItem, E> {
+                Ok(TextItem(Some(v.to_string())))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<TextItem, E> {
+                Ok(TextItem(Some(v.to_string())))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<TextItem, E> {
+                Ok(TextItem(Some(
+                    serde_json::Number::from_f64(v)
+                        .map_or_else(|| v.to_string(), |n| n.to_string()),
+                )))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<TextItem, E> {
+                Ok(TextItem(None))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<TextItem, E> {
+                Ok(TextItem(None))
             }
         }
-        Ok(Texts(out))
+        d.deserialize_any(Visitor)
     }
 }
 
