@@ -866,7 +866,48 @@ pub fn profile_artifacts(
     state: &DesiredState,
     session: &Session,
 ) -> Result<output::TreeFiles, Box<dyn std::error::Error>> {
-    signed_profile_artifacts(state, session, None)
+    signed_profile_artifacts(state, session, None, &CatalogHash::new(&session.sources))
+        .map_err(|e| e as Box<dyn std::error::Error>)
+}
+
+/// The `catalog_sha256` of the manifests: SHA-256 over every source that is not one of the
+/// profile's layers (name, NUL, text, NUL). The built-in baselines at the start of the source
+/// map are hashed by every profile, so their part is hashed once per build.
+struct CatalogHash {
+    prefix: Sha256,
+    /// The first source not in `prefix`.
+    next: usize,
+}
+
+impl CatalogHash {
+    fn new(sources: &crate::source::SourceMap) -> CatalogHash {
+        let mut prefix = Sha256::new();
+        let mut next = 0;
+        while next < sources.len() && sources.name(next).starts_with("<built-in>/") {
+            Self::update(&mut prefix, sources, next);
+            next += 1;
+        }
+        CatalogHash { prefix, next }
+    }
+
+    fn update(hash: &mut Sha256, sources: &crate::source::SourceMap, i: usize) {
+        hash.update(sources.name(i).as_bytes());
+        hash.update([0]);
+        hash.update(sources.text(i).as_bytes());
+        hash.update([0]);
+    }
+
+    /// The hex digest for a profile with these layers.
+    fn of(&self, sources: &crate::source::SourceMap, layers: &[String]) -> String {
+        let mut hash = self.prefix.clone();
+        for i in self.next..sources.len() {
+            let name = sources.name(i);
+            if name.starts_with("<built-in>/") || !layers.iter().any(|l| l == name) {
+                Self::update(&mut hash, sources, i);
+            }
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 /// [`profile_artifacts`], with the PowerShell scripts signed before the manifest is computed.
@@ -874,31 +915,18 @@ fn signed_profile_artifacts(
     state: &DesiredState,
     session: &Session,
     signer: Option<&crate::sign::Signer>,
-) -> Result<output::TreeFiles, Box<dyn std::error::Error>> {
+    catalog: &CatalogHash,
+) -> Result<output::TreeFiles, SendError> {
     let mut files: Vec<(String, Vec<u8>)> = crate::target::emit(state)?;
     for (lang, suffix) in [(Lang::Ja, ""), (Lang::En, ".en")] {
-        files.push((
-            format!("checklist{suffix}.md"),
-            report::checklist::markdown(state, lang).into_bytes(),
-        ));
-        files.push((
-            format!("checklist{suffix}.csv"),
-            report::checklist::csv(state, lang),
-        ));
-        files.push((
-            format!("checklist{suffix}.xlsx"),
-            report::checklist::xlsx(state, lang)?,
-        ));
+        let (markdown, csv, xlsx) = report::checklist::all(state, lang)?;
+        files.push((format!("checklist{suffix}.md"), markdown.into_bytes()));
+        files.push((format!("checklist{suffix}.csv"), csv));
+        files.push((format!("checklist{suffix}.xlsx"), xlsx));
     }
-    let mut desired = report::check::to_json(state, &session.sources);
-    if let Some(obj) = desired.as_object_mut() {
-        // The evaluation day is not part of the artefact: the same inputs give the same bytes any day.
-        obj.remove("evaluated_at");
-    }
-    files.push((
-        "desired-state.json".into(),
-        (serde_json::to_string_pretty(&desired)? + "\n").into_bytes(),
-    ));
+    // The evaluation day is not part of the artefact: the same inputs give the same bytes any day.
+    let desired = report::check::to_json_text(state, &session.sources, false)?;
+    files.push(("desired-state.json".into(), (desired + "\n").into_bytes()));
     files.sort_by(|a, b| a.0.cmp(&b.0));
     if let Some(signer) = signer {
         signer.sign_scripts(&mut files)?;
@@ -913,21 +941,7 @@ fn signed_profile_artifacts(
             serde_json::json!({ "path": name, "sha256": sha256_hex(text.as_bytes()) })
         })
         .collect();
-    let mut catalog_hash = Sha256::new();
-    for i in 0..session.sources.len() {
-        let name = session.sources.name(i);
-        if name.starts_with("<built-in>/") || !state.profile.layers.iter().any(|l| l == name) {
-            catalog_hash.update(name.as_bytes());
-            catalog_hash.update([0]);
-            catalog_hash.update(session.sources.text(i).as_bytes());
-            catalog_hash.update([0]);
-        }
-    }
-    let catalog_digest: String = catalog_hash
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let catalog_digest = catalog.of(&session.sources, &state.profile.layers);
     let mut manifest = serde_json::json!({
         "generator": "hardbase",
         "version": env!("CARGO_PKG_VERSION"),
@@ -1016,23 +1030,108 @@ fn build(cli: &Cli, args: &BuildArgs) -> CmdResult {
         return Ok(ExitCode::from(INVALID));
     }
     let signer = args.sign.then(|| sign_with(args)).transpose()?;
-    let mut trees = Vec::new();
-    for state in states.iter().flatten() {
-        trees.push((
-            state.profile.name.clone(),
-            signed_profile_artifacts(state, &session, signer.as_ref())?,
-        ));
+    // Every profile's folder is staged first (a folder that is not hardbase output stops the
+    // build here). Then each profile's tree is made and written into its staging folder, on as
+    // many threads as there are CPUs (at most MAX_WORKERS), and dropped with the profile's
+    // resolved state: a tree is in memory only while it is made and written. No folder is
+    // replaced before every tree is written, and an error before that leaves nothing written.
+    let states: Vec<DesiredState> = states.into_iter().flatten().collect();
+    let mut staged = output::StagedTrees::new();
+    let mut dirs = Vec::with_capacity(states.len());
+    for state in &states {
+        let dir = args.out.join(&state.profile.name);
+        let staging = staged.add(&dir, args.force)?;
+        dirs.push((state.profile.name.clone(), dir, staging));
     }
-    for (name, files) in &trees {
-        output::write_tree(&args.out.join(name), files, args.force)?;
-        eprintln!(
-            "built {} ({} files) -> {}",
-            name,
-            files.len(),
-            args.out.join(name).display()
-        );
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_WORKERS)
+        .min(states.len().max(1));
+    // The Windows profiles, the largest, come last: by then the states of the others are
+    // dropped, which lowers the peak memory.
+    let (windows, mut order): (Vec<usize>, Vec<usize>) = (0..states.len()).partition(|i| {
+        states[*i].profile.platform.family == crate::catalog::taxonomy::Family::Windows
+    });
+    order.extend(windows);
+    let states: Vec<std::sync::Mutex<Option<DesiredState>>> = states
+        .into_iter()
+        .map(|s| std::sync::Mutex::new(Some(s)))
+        .collect();
+    let catalog = CatalogHash::new(&session.sources);
+    let built = in_parallel(order.len(), workers, |k| {
+        let i = order[k];
+        let state = states[i]
+            .lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .ok_or("a profile was built twice")?;
+        let files = signed_profile_artifacts(&state, &session, signer.as_ref(), &catalog)?;
+        drop(state);
+        output::write_files(&dirs[i].2, &files)?;
+        Ok((i, files.len()))
+    })?;
+    let mut counts = vec![0; dirs.len()];
+    for (i, count) in built {
+        counts[i] = count;
     }
+    staged.commit(|i| {
+        let (name, dir, _) = &dirs[i];
+        eprintln!("built {name} ({} files) -> {}", counts[i], dir.display());
+    })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The most threads a build makes trees on (each holds a tree in memory).
+const MAX_WORKERS: usize = 4;
+
+type SendError = Box<dyn std::error::Error + Send + Sync>;
+
+/// `job(0)` to `job(n - 1)` on `workers` threads (this one included), the results in order.
+/// The jobs are started in order and none after one failed; the error is that of the first job
+/// that failed, as if they had run one after the other.
+fn in_parallel<T: Send>(
+    n: usize,
+    workers: usize,
+    job: impl Fn(usize) -> Result<T, SendError> + Sync,
+) -> Result<Vec<T>, Box<dyn std::error::Error>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Vec<std::sync::Mutex<Option<Result<T, SendError>>>> =
+        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    let work = || {
+        while !failed.load(Ordering::SeqCst) {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            if i >= n {
+                break;
+            }
+            let result = job(i);
+            if result.is_err() {
+                failed.store(true, Ordering::SeqCst);
+            }
+            if let Ok(mut slot) = results[i].lock() {
+                *slot = Some(result);
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..workers {
+            // A thread that cannot be made leaves its share to the others.
+            let _ = std::thread::Builder::new().spawn_scoped(scope, work);
+        }
+        work();
+    });
+    // Every job started before the first failure ran to its end, so the results are in order
+    // up to the first error.
+    let mut out = Vec::with_capacity(n);
+    for slot in results {
+        match slot.into_inner().ok().flatten() {
+            Some(Ok(value)) => out.push(value),
+            Some(Err(e)) => return Err(e),
+            None => return Err("a build worker stopped without a result".into()),
+        }
+    }
+    Ok(out)
 }
 
 /// The signer `build --sign` asked for.

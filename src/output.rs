@@ -84,16 +84,88 @@ pub fn is_ours(dir: &Path) -> bool {
 /// Replaces the folder `dir` with exactly `files` (relative paths with `/`), atomically.
 pub fn write_tree(dir: &Path, files: &[(String, Vec<u8>)], force: bool) -> Result<(), OutputError> {
     let staged = StagedDir::new(dir, force)?;
+    write_files(staged.path(), files)?;
+    staged.commit()
+}
+
+/// Writes `files` (relative paths with `/`) into the empty folder `root` (a staging folder).
+pub fn write_files(root: &Path, files: &[(String, Vec<u8>)]) -> Result<(), OutputError> {
+    // The folders made so far (relative), so that each is created once.
+    let mut made: Vec<&str> = Vec::new();
     for (rel, bytes) in files {
-        let path = rel
-            .split('/')
-            .fold(staged.path().to_path_buf(), |p, c| p.join(c));
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        let path = rel.split('/').fold(root.to_path_buf(), |p, c| p.join(c));
+        if let Some((folder, _)) = rel.rsplit_once('/') {
+            if !made.contains(&folder) {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(io(parent))?;
+                }
+                made.push(folder);
+            }
         }
         std::fs::write(&path, bytes).map_err(io(&path))?;
     }
-    staged.commit()
+    Ok(())
+}
+
+/// Folders replaced together: each gets a staging folder beside it ([`StagedTrees::add`]) that
+/// its tree is written into ([`write_files`]) as soon as the tree is made, so that a tree need
+/// not stay in memory until the others are made; none replaces its destination before
+/// [`StagedTrees::commit`]. Dropped before, every staging folder is removed, and so are the
+/// folders created to hold them: nothing was written.
+#[derive(Debug, Default)]
+pub struct StagedTrees {
+    staged: Vec<StagedDir>,
+    /// Folders that did not exist before, created to hold the staging folders (innermost last).
+    created: Vec<PathBuf>,
+    committed: bool,
+}
+
+impl StagedTrees {
+    pub fn new() -> StagedTrees {
+        StagedTrees::default()
+    }
+
+    /// Starts replacing the folder `dir` (see [`StagedDir::new`] for `force`): the empty staging
+    /// folder to write its tree into.
+    pub fn add(&mut self, dir: &Path, force: bool) -> Result<PathBuf, OutputError> {
+        let mut missing = Vec::new();
+        let mut parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+        while let Some(p) = parent.filter(|p| !p.exists()) {
+            missing.push(p.to_path_buf());
+            parent = p.parent().filter(|p| !p.as_os_str().is_empty());
+        }
+        let staged = StagedDir::new(dir, force);
+        // Recorded even on an error: create_dir_all may have made some of them.
+        self.created.extend(missing.into_iter().rev());
+        let staged = staged?;
+        let path = staged.path().to_path_buf();
+        self.staged.push(staged);
+        Ok(path)
+    }
+
+    /// Swaps every staged folder in, in the order they were added; `committed` is told the
+    /// index of each one swapped in. On an error the folders already swapped in stay, the
+    /// others do not.
+    pub fn commit(mut self, mut committed: impl FnMut(usize)) -> Result<(), OutputError> {
+        self.committed = true;
+        for (i, staged) in std::mem::take(&mut self.staged).into_iter().enumerate() {
+            staged.commit()?;
+            committed(i);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StagedTrees {
+    fn drop(&mut self) {
+        self.staged.clear();
+        if !self.committed {
+            for dir in self.created.iter().rev() {
+                // Only an empty folder is removed: one another process wrote into stays.
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+    }
 }
 
 /// A folder being written beside its destination: files go into [`StagedDir::path`], and
@@ -167,5 +239,85 @@ impl Drop for StagedDir {
         if !self.committed {
             let _ = std::fs::remove_dir_all(&self.staging);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("hardbase-output-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn tree(text: &str) -> TreeFiles {
+        vec![
+            (
+                "manifest.json".into(),
+                br#"{"generator":"hardbase"}"#.to_vec(),
+            ),
+            ("a/b/c.txt".into(), text.as_bytes().to_vec()),
+            ("a/d.txt".into(), text.as_bytes().to_vec()),
+        ]
+    }
+
+    #[test]
+    fn staged_trees_appear_together_on_commit() {
+        let root = scratch("commit");
+        let out = root.join("x/y/out");
+        let mut staged = StagedTrees::new();
+        let one = staged.add(&out.join("one"), false).unwrap();
+        let two = staged.add(&out.join("two"), false).unwrap();
+        write_files(&one, &tree("1")).unwrap();
+        write_files(&two, &tree("2")).unwrap();
+        assert!(!out.join("one").exists() && !out.join("two").exists());
+        let mut committed = Vec::new();
+        staged.commit(|i| committed.push(i)).unwrap();
+        assert_eq!(committed, [0, 1]);
+        assert_eq!(std::fs::read(out.join("two/a/b/c.txt")).unwrap(), b"2");
+        let mut names: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["one", "two"]);
+        // A second build replaces them (they carry a manifest).
+        let mut staged = StagedTrees::new();
+        let one = staged.add(&out.join("one"), false).unwrap();
+        write_files(&one, &tree("3")).unwrap();
+        staged.commit(|_| {}).unwrap();
+        assert_eq!(std::fs::read(out.join("one/a/d.txt")).unwrap(), b"3");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn staged_trees_dropped_leave_nothing() {
+        let root = scratch("drop");
+        let out = root.join("x/y/out");
+        let mut staged = StagedTrees::new();
+        let one = staged.add(&out.join("one"), false).unwrap();
+        write_files(&one, &tree("1")).unwrap();
+        let _two = staged.add(&out.join("two"), false).unwrap();
+        drop(staged);
+        // The folders made to hold the staging folders are gone too.
+        assert!(!root.join("x").exists());
+        // A folder that is not hardbase output stops the build before anything is written.
+        std::fs::create_dir_all(out.join("two")).unwrap();
+        std::fs::write(out.join("two/mine.txt"), b"mine").unwrap();
+        let mut staged = StagedTrees::new();
+        staged.add(&out.join("one"), false).unwrap();
+        assert!(matches!(
+            staged.add(&out.join("two"), false),
+            Err(OutputError::NotOurs { .. })
+        ));
+        drop(staged);
+        let names: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+        assert_eq!(names.len(), 1);
+        assert_eq!(std::fs::read(out.join("two/mine.txt")).unwrap(), b"mine");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -12,6 +12,8 @@
 //! 達成 / 未達 / 例外承認 / 対象外 and 備考 the evidence, with snapshot values made visible
 //! by the drift report's escaping before any of the three renderings sees them.
 
+use std::sync::OnceLock;
+
 use handlebars::Handlebars;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
 use serde::Serialize;
@@ -480,13 +482,34 @@ pub fn markdown(state: &DesiredState, lang: Lang) -> String {
     markdown_of(state, lang, &rows(state, lang), words(lang).footer)
 }
 
+/// The Markdown, CSV and xlsx checklists of one language ([`markdown`], [`csv`], [`xlsx`]),
+/// made from one list of rows.
+pub fn all(
+    state: &DesiredState,
+    lang: Lang,
+) -> Result<(String, Vec<u8>, Vec<u8>), rust_xlsxwriter::XlsxError> {
+    let rows = rows(state, lang);
+    let markdown = markdown_of(state, lang, &rows, words(lang).footer);
+    let csv = csv_of(lang, &rows);
+    Ok((markdown, csv, xlsx_of(state, lang, &rows)?))
+}
+
+/// The Markdown template, compiled once per process.
+fn markdown_registry() -> &'static Handlebars<'static> {
+    static REGISTRY: OnceLock<Handlebars<'static>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.register_escape_fn(escape_markdown);
+        let template = crate::target::compile(TEMPLATE, Some("checklist"))
+            .expect("the built-in checklist template is valid");
+        hb.register_template("checklist", template);
+        hb
+    })
+}
+
 fn markdown_of(state: &DesiredState, lang: Lang, rows: &[Row], footer: &str) -> String {
     let w = words(lang);
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    hb.register_escape_fn(escape_markdown);
-    hb.register_template_string("checklist", TEMPLATE)
-        .expect("the built-in checklist template is valid");
     let p = &state.profile;
     let counts = match lang {
         Lang::Ja => format!(
@@ -530,7 +553,8 @@ fn markdown_of(state: &DesiredState, lang: Lang, rows: &[Row], footer: &str) -> 
         "rows": rows,
         "footer": footer,
     });
-    hb.render("checklist", &data)
+    markdown_registry()
+        .render_with_context("checklist", &handlebars::Context::from(data))
         .expect("checklist data matches the template")
 }
 

@@ -274,6 +274,228 @@ fn real_collection_on_this_machine() {
     assert!(snapshot::load(&out_dir).is_ok());
 }
 
+/// `text` with `from` replaced by `to`, which must occur exactly once.
+fn patch(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "{from:?} in collect.sh");
+    text.replacen(from, to, 1)
+}
+
+/// A PATH folder holding `names` as links to the real tools, beside the fakes a test writes.
+fn tool_folder(dir: &Path, names: &[&str]) -> Option<PathBuf> {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for name in names {
+        let real = require_tool(name)?;
+        std::os::unix::fs::symlink(real, bin.join(name)).unwrap();
+    }
+    Some(bin)
+}
+
+fn fake_tool(bin: &Path, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = bin.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Every source runs on its own: with some tools missing, one failing, one failing for one
+/// of its two commands and one hanging past the time limit, each of those is recorded in
+/// not_collected with its reason (printable ASCII JSON), every other source is still
+/// collected, and the folder holds exactly what snapshot.json lists.
+#[test]
+fn collect_sh_records_missing_failing_and_hung_tools_and_collects_the_rest() {
+    let dir = TempDir::new("collect-tools");
+    // Only these real tools (what collect.sh itself needs); sysctl, systemctl, modprobe,
+    // dpkg-query and rpm are missing; sshd, nft, auditctl and ss are the fakes below.
+    let Some(bin) = tool_folder(
+        dir.path(),
+        &[
+            "cat",
+            "mkdir",
+            "mv",
+            "rm",
+            "sha256sum",
+            "stat",
+            "timeout",
+            "sleep",
+        ],
+    ) else {
+        return;
+    };
+    let bash = require_tool("bash").unwrap();
+    fake_tool(
+        &bin,
+        "sshd",
+        r#"printf 'sshd: bad "quote" \\slash \303\251\ttab\nsecond line\n' >&2; echo partial; exit 3"#,
+    );
+    fake_tool(&bin, "nft", "echo '{\"nftables\": ['; exec sleep 30");
+    fake_tool(
+        &bin,
+        "auditctl",
+        r#"if [ "$1" = -l ]; then echo 'No rules'; else echo 'auditctl: permission denied' >&2; exit 1; fi"#,
+    );
+    fake_tool(
+        &bin,
+        "ss",
+        r#"echo 'tcp LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=1,fd=3))'"#,
+    );
+    let text = collect::script(&kiosk()).unwrap();
+    let text = patch(&text, "\nTIMEOUT=120\n", "\nTIMEOUT=1\n");
+    let text = patch(
+        &text,
+        "\nPATH=$PATH:/usr/sbin:/sbin:/usr/bin:/bin\n",
+        "\nPATH=$PATH\n",
+    );
+    let script = dir.path().join("collect.sh");
+    std::fs::write(&script, text).unwrap();
+    let out_dir = dir.path().join("snapshot");
+    let started = Instant::now();
+    let run = Command::new(&bash)
+        .arg(&script)
+        .arg("--out")
+        .arg(&out_dir)
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "collect.sh: {stderr}");
+    assert!(seconds < 20.0, "the hung nft was not stopped: {seconds} s");
+
+    let live = snapshot::load(&out_dir).unwrap_or_else(|e| panic!("load: {e}"));
+    let skipped = not_collected(&out_dir);
+    let reason = |name: &str| skipped.get(name).and_then(|v| v.as_str()).unwrap_or("");
+    for (name, want) in [
+        ("sysctl.txt", "sysctl is not installed"),
+        ("unit-files.txt", "systemctl is not installed"),
+        ("modprobe-config.txt", "modprobe is not installed"),
+        ("packages.txt", "neither dpkg-query nor rpm is installed"),
+        (
+            "sshd-T.txt",
+            r#"sshd -T exited with 3: sshd: bad "quote" \slash tab"#,
+        ),
+        ("nft.json", "nft -j list ruleset exited with 124: "),
+        (
+            "auditctl-s.txt",
+            "auditctl -s exited with 1: auditctl: permission denied",
+        ),
+    ] {
+        assert_eq!(reason(name), want, "{name}: {skipped:?}");
+        assert!(!out_dir.join(name).exists(), "{name} left behind");
+        assert!(
+            stderr.contains(&format!("not collected: {name} (")),
+            "{stderr}"
+        );
+    }
+    let l = &live.linux;
+    assert_eq!(
+        l.audit_rules.as_deref(),
+        Some(&[][..]),
+        "auditctl -l still collected"
+    );
+    assert_eq!(l.listening.as_ref().map(|v| v.len()), Some(1));
+    assert!(l.users.as_ref().is_some_and(|u| !u.is_empty()));
+    assert!(l.files.is_some());
+    // Every source is either collected or has a reason, and nothing else is in the folder.
+    for name in linux::FILES {
+        assert!(
+            live.info.files.contains_key(*name) != skipped.contains_key(*name),
+            "{name}"
+        );
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(
+        names
+            .iter()
+            .all(|n| n == "snapshot.json" || n == "files" || live.info.files.contains_key(n)),
+        "{names:?}"
+    );
+}
+
+/// files.tsv and files/ for governed paths of every kind: a symbolic link (followed), a
+/// dangling one, a folder, a file over the copy limit, and names the shell treats specially
+/// (pattern characters, a dot file, a `.part` suffix). (A backslash in a name is left out:
+/// `snapshot::load` reads it as a folder separator.)
+#[test]
+fn collect_sh_records_governed_paths_of_every_kind() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("collect-governed");
+    let g = dir.path().join("governed");
+    std::fs::create_dir_all(g.join("sub[dir]")).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = g.join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    };
+    write("plain.conf", "plain\n");
+    write("sub[dir]/star*?.conf", "pattern\n");
+    write(".hidden", "hidden\n");
+    write("half.part", "part\n");
+    write("big.bin", &"x".repeat(300_000));
+    std::os::unix::fs::symlink(g.join("plain.conf"), g.join("link.conf")).unwrap();
+    std::os::unix::fs::symlink(g.join("nowhere"), g.join("dangling.conf")).unwrap();
+    let g = g.to_str().unwrap().to_string();
+    let paths: Vec<String> = [
+        "plain.conf",
+        "sub[dir]/star*?.conf",
+        ".hidden",
+        "half.part",
+        "big.bin",
+        "link.conf",
+        "dangling.conf",
+        "sub[dir]",
+        "missing.conf",
+    ]
+    .iter()
+    .map(|n| format!("{g}/{n}"))
+    .collect();
+    let text = collect::script(&kiosk()).unwrap();
+    let start = text.find("\nGOVERNED=(\n").unwrap() + "\nGOVERNED=(\n".len();
+    let end = start + text[start..].find("\n)\n").unwrap() + 1;
+    let table: String = paths.iter().map(|p| format!("  '{p}'\n")).collect();
+    let text = format!("{}{table}{}", &text[..start], &text[end..]);
+    let script = dir.path().join("collect.sh");
+    std::fs::write(&script, text).unwrap();
+    let out_dir = dir.path().join("snapshot");
+    let run = Command::new("bash")
+        .arg(&script)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "collect.sh: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let live = snapshot::load(&out_dir).unwrap_or_else(|e| panic!("load: {e}"));
+    let files = live.linux.files.unwrap();
+    let fact = |name: &str| files[&format!("{g}/{name}")].clone();
+    for (name, content) in [
+        ("plain.conf", "plain\n"),
+        ("sub[dir]/star*?.conf", "pattern\n"),
+        (".hidden", "hidden\n"),
+        ("half.part", "part\n"),
+        ("link.conf", "plain\n"),
+    ] {
+        let f = fact(name);
+        assert!(f.exists, "{name}");
+        assert_eq!(f.mode, Some(0o640), "{name}");
+        assert_eq!(f.content.as_deref(), Some(content), "{name}");
+    }
+    let big = fact("big.bin");
+    assert!(big.exists && big.content.is_none(), "over the copy limit");
+    let folder = fact("sub[dir]");
+    assert!(folder.exists && folder.content.is_none());
+    assert!(!fact("dangling.conf").exists);
+    assert!(!fact("missing.conf").exists);
+    assert_eq!(files.len(), paths.len());
+}
+
 // ------------------------------------------------------------------------ parser robustness
 
 /// A valid sample of every file: three or more lines, and a line that breaks it.

@@ -6,10 +6,13 @@
 //! as POSIX single-quoted words by [`super::scripts::shell_word`]. Everything else it reads
 //! is fixed by the snapshot contract, so the template has no other profile value.
 
+use std::sync::OnceLock;
+
 use handlebars::Handlebars;
 use serde_json::json;
 
 use super::scripts::shell_word;
+use super::InstallFile;
 use crate::catalog::setting::SettingKind;
 use crate::model::DesiredState;
 
@@ -17,10 +20,15 @@ const TEMPLATE: &str = include_str!("../../../templates/linux/collect.sh.hbs");
 
 /// The absolute paths the profile governs, sorted and without duplicates.
 pub fn governed_paths(state: &DesiredState) -> Result<Vec<String>, String> {
-    let mut paths: Vec<String> = super::emit::install_files(state)?
-        .into_iter()
-        .map(|f| f.target)
-        .collect();
+    governed_paths_of(state, &super::emit::install_files(state)?)
+}
+
+/// [`governed_paths`] of a profile that installs `installs`.
+fn governed_paths_of(
+    state: &DesiredState,
+    installs: &[InstallFile],
+) -> Result<Vec<String>, String> {
+    let mut paths: Vec<String> = installs.iter().map(|f| f.target.clone()).collect();
     paths.extend(state.settings().filter_map(|s| match &s.kind {
         SettingKind::File(f) => Some(f.path.clone()),
         _ => None,
@@ -44,7 +52,12 @@ pub fn governed_paths(state: &DesiredState) -> Result<Vec<String>, String> {
 
 /// collect.sh for a resolved Linux profile.
 pub fn script(state: &DesiredState) -> Result<String, String> {
-    let paths = governed_paths(state)?;
+    script_for(state, &super::emit::install_files(state)?)
+}
+
+/// [`script`] for a profile that installs `installs` ([`super::emit::install_files`]).
+pub fn script_for(state: &DesiredState, installs: &[InstallFile]) -> Result<String, String> {
+    let paths = governed_paths_of(state, installs)?;
     for p in &paths {
         shell_word(p)?;
     }
@@ -54,14 +67,27 @@ pub fn script(state: &DesiredState) -> Result<String, String> {
         "paths": paths,
     });
     shell_word(&state.profile.name)?;
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    // Every value was checked by shell_word above, so quoting cannot fail here.
-    hb.register_escape_fn(|text| shell_word(text).unwrap_or_else(|_| "''".to_string()));
-    hb.register_template_string("collect", TEMPLATE)
-        .map_err(|e| format!("template collect.sh.hbs: {e}"))?;
-    hb.render("collect", &data)
+    registry()?
+        .render_with_context("collect", &handlebars::Context::from(data))
         .map_err(|e| format!("template collect.sh.hbs: {e}"))
+}
+
+/// collect.sh's template, compiled once per process.
+fn registry() -> Result<&'static Handlebars<'static>, String> {
+    static REGISTRY: OnceLock<Result<Handlebars<'static>, String>> = OnceLock::new();
+    REGISTRY
+        .get_or_init(|| {
+            let mut hb = Handlebars::new();
+            hb.set_strict_mode(true);
+            // Every value was checked by shell_word before rendering, so quoting cannot fail.
+            hb.register_escape_fn(|text| shell_word(text).unwrap_or_else(|_| "''".to_string()));
+            let template = crate::target::compile(TEMPLATE, Some("collect"))
+                .map_err(|e| format!("template collect.sh.hbs: {e}"))?;
+            hb.register_template("collect", template);
+            Ok(hb)
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 #[cfg(test)]

@@ -29,13 +29,12 @@ pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
         .iter()
         .map(|f| (format!("linux/{}", f.tree_path), f.bytes.clone()))
         .collect();
-    let apply = scripts::apply(state, &installs)?;
-    let restore = scripts::restore(state, &installs)?;
+    let (apply, restore) = scripts::apply_and_restore(state, &installs)?;
     if !apply.is_empty() {
         out.push(("linux/apply.sh".into(), apply.into_bytes()));
         out.push(("linux/restore.sh".into(), restore.into_bytes()));
     }
-    let collect = super::collect::script(state)?;
+    let collect = super::collect::script_for(state, &installs)?;
     out.push(("linux/collect.sh".into(), collect.into_bytes()));
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)

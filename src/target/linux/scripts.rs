@@ -14,7 +14,7 @@
 //! copies made with `cp -a`. Exit codes: 0 done or nothing to do, 1 failure, 2 preflight
 //! refused, 3 done but a reboot is required (auditd rules immutable, a blocked module loaded).
 
-use std::sync::{Arc, Mutex};
+use std::sync::OnceLock;
 
 use handlebars::Handlebars;
 use serde_json::{json, Value};
@@ -30,12 +30,48 @@ const COMMON: &str = include_str!("../../../templates/linux/common.sh.hbs");
 
 /// apply.sh for a resolved Linux profile that installs `files`.
 pub fn apply(state: &DesiredState, files: &[InstallFile]) -> Result<String, String> {
-    render(APPLY, state, files)
+    Ok(both(state, files, &[Script::Apply])?.remove(0))
 }
 
 /// restore.sh, which puts back what apply.sh backed up.
 pub fn restore(state: &DesiredState, files: &[InstallFile]) -> Result<String, String> {
-    render(RESTORE, state, files)
+    Ok(both(state, files, &[Script::Restore])?.remove(0))
+}
+
+/// apply.sh and restore.sh, in that order ([`apply`], [`restore`]), rendered from one context.
+pub fn apply_and_restore(
+    state: &DesiredState,
+    files: &[InstallFile],
+) -> Result<(String, String), String> {
+    let mut both = both(state, files, &[Script::Apply, Script::Restore])?;
+    let restore = both.pop().unwrap_or_default();
+    let apply = both.pop().unwrap_or_default();
+    Ok((apply, restore))
+}
+
+#[derive(Clone, Copy)]
+enum Script {
+    Apply,
+    Restore,
+}
+
+impl Script {
+    const ALL: [Script; 2] = [Script::Apply, Script::Restore];
+
+    /// The registry names of the script, and of its parts before and after `{{> common}}`.
+    fn keys(self) -> [&'static str; 3] {
+        match self {
+            Script::Apply => ["apply", "apply.head", "apply.tail"],
+            Script::Restore => ["restore", "restore.head", "restore.tail"],
+        }
+    }
+
+    fn template(self) -> &'static str {
+        match self {
+            Script::Apply => APPLY,
+            Script::Restore => RESTORE,
+        }
+    }
 }
 
 /// `value` as one POSIX single-quoted shell word; NUL, newlines and control characters are refused.
@@ -185,32 +221,68 @@ fn context(state: &DesiredState, files: &[InstallFile]) -> Result<Value, String>
     }))
 }
 
-fn render(template: &str, state: &DesiredState, files: &[InstallFile]) -> Result<String, String> {
-    let data = context(state, files)?;
-    let errors: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sink = Arc::clone(&errors);
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    hb.register_escape_fn(move |text| match shell_word(text) {
+/// The escape function of the script registries: [`shell_word`], whose error fails the render.
+fn escape(text: &str) -> String {
+    match shell_word(text) {
         Ok(word) => word,
         Err(e) => {
-            sink.lock().map(|mut v| v.push(e)).ok();
-            // Never reached for a value the model accepted; the error below fails the render.
+            crate::target::escape_error(e);
+            // Never reached for a value the model accepted; the error fails the render.
             "''".to_string()
         }
-    });
-    hb.register_partial("common", COMMON)
-        .map_err(|e| format!("template common.sh.hbs: {e}"))?;
-    hb.register_template_string("script", template)
-        .map_err(|e| format!("shell template: {e}"))?;
-    let text = hb
-        .render("script", &data)
-        .map_err(|e| format!("shell template: {e}"))?;
-    let errors = errors.lock().map(|v| v.clone()).unwrap_or_default();
-    if let Some(first) = errors.into_iter().next() {
-        return Err(first);
     }
-    Ok(text)
+}
+
+/// apply.sh and restore.sh with their partial, compiled once per process; each template is
+/// compiled under the name `script`, the name its errors show, and registered as the parts
+/// around its `{{> common}}` when it can be (per [`Script::ALL`], whether it is).
+fn registry() -> Result<&'static (Handlebars<'static>, [bool; 2]), String> {
+    static REGISTRY: OnceLock<Result<(Handlebars<'static>, [bool; 2]), String>> = OnceLock::new();
+    REGISTRY
+        .get_or_init(|| {
+            let mut hb = Handlebars::new();
+            hb.set_strict_mode(true);
+            hb.register_escape_fn(escape);
+            // A partial is a template of its name.
+            let common = crate::target::compile(COMMON, Some("common"))
+                .map_err(|e| format!("template common.sh.hbs: {e}"))?;
+            hb.register_template("common", common);
+            let mut split = [false; 2];
+            for (i, script) in Script::ALL.into_iter().enumerate() {
+                let template = crate::target::compile(script.template(), Some("script"))
+                    .map_err(|e| format!("shell template: {e}"))?;
+                let [whole, head, tail] = script.keys();
+                match crate::target::split_at_partial(template, "common") {
+                    Ok((before, after)) => {
+                        hb.register_template(head, before);
+                        hb.register_template(tail, after);
+                        split[i] = true;
+                    }
+                    Err(template) => hb.register_template(whole, template),
+                }
+            }
+            Ok((hb, split))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// `scripts` rendered from one context, `common` once (see [`crate::target::SharedRender`]).
+fn both(
+    state: &DesiredState,
+    files: &[InstallFile],
+    scripts: &[Script],
+) -> Result<Vec<String>, String> {
+    let mut shared =
+        crate::target::SharedRender::new(context(state, files)?, "common", "shell template");
+    let (hb, split) = registry()?;
+    scripts
+        .iter()
+        .map(|script| {
+            let [whole, head, tail] = script.keys();
+            shared.render(hb, whole, split[*script as usize].then_some((head, tail)))
+        })
+        .collect()
 }
 
 /// Rejects a setting value this module's files could not carry safely.
@@ -283,6 +355,54 @@ mod tests {
                 !t.contains("{{{"),
                 "a triple-stash would bypass shell quoting"
             );
+        }
+    }
+
+    #[test]
+    fn scripts_render_as_whole_templates() {
+        use crate::catalog::Catalog;
+        use crate::diag::Diagnostics;
+        use crate::load::document::Date;
+        use crate::resolve::{self, Options};
+        use crate::source::SourceMap;
+        let (_, split) = registry().unwrap();
+        // apply.sh and restore.sh include `common` at the top level.
+        assert_eq!(*split, [true, true]);
+        let mut whole = Handlebars::new();
+        whole.set_strict_mode(true);
+        whole.register_escape_fn(escape);
+        whole.register_partial("common", COMMON).unwrap();
+        for script in Script::ALL {
+            whole
+                .register_template_string(script.keys()[0], script.template())
+                .unwrap();
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/regional-bank");
+        let mut sources = SourceMap::new();
+        let mut diags = Diagnostics::new();
+        let catalog = Catalog::load(&mut sources, true, &[], &mut diags);
+        let options = Options {
+            at: Date::parse("2026-11-27").unwrap(),
+            expired_waivers_are_findings: false,
+        };
+        for file in [
+            "relay-linux.toml",
+            "lobby-kiosk.toml",
+            "monitoring-syslog.toml",
+        ] {
+            let state = resolve::resolve(
+                &dir.join(file),
+                &catalog,
+                &mut sources,
+                &options,
+                &mut diags,
+            )
+            .unwrap();
+            let installs = super::super::emit::install_files(&state).unwrap();
+            let data = context(&state, &installs).unwrap();
+            let (apply, restore) = apply_and_restore(&state, &installs).unwrap();
+            assert!(apply == whole.render("apply", &data).unwrap(), "{file}");
+            assert!(restore == whole.render("restore", &data).unwrap(), "{file}");
         }
     }
 }

@@ -10,9 +10,10 @@
 
 use super::powershell::{self, ScriptInput};
 
-const COLLECT: &str = include_str!("../../../templates/windows/Collect-Hardbase.ps1.hbs");
+pub(super) const COLLECT: &str =
+    include_str!("../../../templates/windows/Collect-Hardbase.ps1.hbs");
 
 /// Collect-Hardbase.ps1 (LF line ends; [`powershell::encode`] makes the file).
 pub fn collect(input: &ScriptInput) -> Result<String, String> {
-    powershell::render(COLLECT, input)
+    powershell::render(powershell::Script::Collect, input)
 }

@@ -61,20 +61,22 @@ pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
         .into_iter()
         .map(|(path, bytes)| (format!("windows/gpo/{path}"), bytes))
         .collect();
-    files.push((
-        "windows/Apply-Hardbase.ps1".into(),
-        powershell::encode(&powershell::apply(&input)?),
-    ));
-    files.push((
-        "windows/Restore-Hardbase.ps1".into(),
-        powershell::encode(&powershell::restore(&input)?),
-    ));
-    let collector = powershell::encode(&super::collect::collect(&input)?);
-    files.push(("windows/Collect-Hardbase.ps1".into(), collector));
-    files.push((
-        "windows/acceptance/Invoke-HardbaseAcceptance.ps1".into(),
-        powershell::encode(&powershell::acceptance(&input)?),
-    ));
+    // The four scripts share one context (what apply, restore, collect and acceptance build).
+    use powershell::Script;
+    let scripts = [
+        (Script::Apply, "windows/Apply-Hardbase.ps1"),
+        (Script::Restore, "windows/Restore-Hardbase.ps1"),
+        (Script::Collect, "windows/Collect-Hardbase.ps1"),
+        (
+            Script::Acceptance,
+            "windows/acceptance/Invoke-HardbaseAcceptance.ps1",
+        ),
+    ];
+    let mut renderer = powershell::Renderer::new(&input)?;
+    for (script, path) in scripts {
+        let text = renderer.render(script)?;
+        files.push((path.into(), powershell::encode(&text)));
+    }
     if let Some(xml) = shell_launcher::xml(state)? {
         files.push((
             format!("windows/{}", shell_launcher::FILE),

@@ -12,7 +12,7 @@
 //! (`state.json`, `prior-state.json`, `prior\`, `last-run.json`), is described in
 //! `templates/windows/README.md`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::OnceLock;
 
 use handlebars::{
     Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
@@ -87,17 +87,17 @@ pub fn phase_name(phase: ApplyPhase) -> &'static str {
 
 /// Apply-Hardbase.ps1 (LF line ends; [`encode`] makes the file).
 pub fn apply(input: &ScriptInput) -> Result<String, String> {
-    render(APPLY, input)
+    render(Script::Apply, input)
 }
 
 /// Restore-Hardbase.ps1 (LF line ends; [`encode`] makes the file).
 pub fn restore(input: &ScriptInput) -> Result<String, String> {
-    render(RESTORE, input)
+    render(Script::Restore, input)
 }
 
 /// acceptance/Invoke-HardbaseAcceptance.ps1 (LF line ends; [`encode`] makes the file).
 pub fn acceptance(input: &ScriptInput) -> Result<String, String> {
-    render(ACCEPTANCE, input)
+    render(Script::Acceptance, input)
 }
 
 /// The bytes of a script file: UTF-8 with a BOM (Windows PowerShell 5.1 reads BOM-less files in
@@ -105,12 +105,15 @@ pub fn acceptance(input: &ScriptInput) -> Result<String, String> {
 pub fn encode(script: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(script.len() + script.len() / 20 + 3);
     out.extend_from_slice(&[0xEF, 0xBB, 0xBF]);
-    let text = script.replace("\r\n", "\n");
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
+    // Every line end, LF or CRLF, becomes CRLF (the last line has none).
+    let mut lines = script.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        if lines.peek().is_some() {
+            out.extend_from_slice(line.strip_suffix('\r').unwrap_or(line).as_bytes());
             out.extend_from_slice(b"\r\n");
+        } else {
+            out.extend_from_slice(line.as_bytes());
         }
-        out.extend_from_slice(line.as_bytes());
     }
     out
 }
@@ -146,35 +149,122 @@ pub fn quote(value: &str) -> Result<String, String> {
 
 // ------------------------------------------------------------------ rendering
 
-pub(super) fn render(template: &str, input: &ScriptInput) -> Result<String, String> {
-    let data = context(input)?;
-    let errors: Arc<Mutex<Vec<String>>> = Arc::default();
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    let sink = Arc::clone(&errors);
-    hb.register_escape_fn(move |text| match quote(text) {
+/// The scripts rendered from the one registry of [`registry`].
+#[derive(Clone, Copy)]
+pub(super) enum Script {
+    Apply,
+    Restore,
+    Acceptance,
+    Collect,
+}
+
+impl Script {
+    const ALL: [Script; 4] = [
+        Script::Apply,
+        Script::Restore,
+        Script::Acceptance,
+        Script::Collect,
+    ];
+
+    /// The registry names of the script, and of its parts before and after `{{> common}}`.
+    fn keys(self) -> [&'static str; 3] {
+        match self {
+            Script::Apply => ["apply", "apply.head", "apply.tail"],
+            Script::Restore => ["restore", "restore.head", "restore.tail"],
+            Script::Acceptance => ["acceptance", "acceptance.head", "acceptance.tail"],
+            Script::Collect => ["collect", "collect.head", "collect.tail"],
+        }
+    }
+
+    fn template(self) -> &'static str {
+        match self {
+            Script::Apply => APPLY,
+            Script::Restore => RESTORE,
+            Script::Acceptance => ACCEPTANCE,
+            Script::Collect => super::collect::COLLECT,
+        }
+    }
+}
+
+/// The escape function of every script registry: [`quote`], whose error fails the render.
+pub(super) fn escape(text: &str) -> String {
+    match quote(text) {
         Ok(q) => q,
         Err(e) => {
-            sink.lock().map(|mut v| v.push(e)).ok();
-            // Never reached for a value the model accepted; the error below fails the render.
+            super::super::escape_error(e);
+            // Never reached for a value the model accepted; the error fails the render.
             "$null".to_string()
         }
-    });
-    hb.register_helper("ps", Box::new(ps_helper));
-    hb.register_partial("common", COMMON)
-        .map_err(|e| format!("template common.ps1.hbs: {e}"))?;
-    hb.register_partial("bcd", BCD)
-        .map_err(|e| format!("template bcd.ps1.hbs: {e}"))?;
-    hb.register_template_string("script", template)
-        .map_err(|e| format!("PowerShell template: {e}"))?;
-    let text = hb
-        .render("script", &data)
-        .map_err(|e| format!("PowerShell template: {e}"))?;
-    let errors = errors.lock().map(|v| v.clone()).unwrap_or_default();
-    if let Some(first) = errors.into_iter().next() {
-        return Err(first);
     }
-    Ok(text)
+}
+
+/// The scripts' templates with their partials and the `ps` helper, compiled once per process.
+struct Scripts {
+    hb: Handlebars<'static>,
+    /// Per [`Script::ALL`]: whether it is registered as the two parts around its `{{> common}}`
+    /// (see [`Renderer`]) rather than whole.
+    split: [bool; 4],
+}
+
+/// Every script template is compiled under the name `script`, the name its errors show.
+fn registry() -> Result<&'static Scripts, String> {
+    static REGISTRY: OnceLock<Result<Scripts, String>> = OnceLock::new();
+    REGISTRY
+        .get_or_init(|| {
+            let mut hb = Handlebars::new();
+            hb.set_strict_mode(true);
+            hb.register_escape_fn(escape);
+            hb.register_helper("ps", Box::new(ps_helper));
+            // A partial is a template of its name.
+            let common = super::super::compile(COMMON, Some("common"))
+                .map_err(|e| format!("template common.ps1.hbs: {e}"))?;
+            hb.register_template("common", common);
+            let bcd = super::super::compile(BCD, Some("bcd"))
+                .map_err(|e| format!("template bcd.ps1.hbs: {e}"))?;
+            hb.register_template("bcd", bcd);
+            let mut split = [false; 4];
+            for (i, script) in Script::ALL.into_iter().enumerate() {
+                let template = super::super::compile(script.template(), Some("script"))
+                    .map_err(|e| format!("PowerShell template: {e}"))?;
+                let [whole, head, tail] = script.keys();
+                match super::super::split_at_partial(template, "common") {
+                    Ok((before, after)) => {
+                        hb.register_template(head, before);
+                        hb.register_template(tail, after);
+                        split[i] = true;
+                    }
+                    Err(template) => hb.register_template(whole, template),
+                }
+            }
+            Ok(Scripts { hb, split })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Renders a profile's scripts from one context, `common` (which Apply, Restore and the
+/// acceptance kit include) once: see [`super::super::SharedRender`].
+pub(super) struct Renderer(super::super::SharedRender);
+
+impl Renderer {
+    pub(super) fn new(input: &ScriptInput) -> Result<Renderer, String> {
+        Ok(Renderer(super::super::SharedRender::new(
+            context(input)?,
+            "common",
+            "PowerShell template",
+        )))
+    }
+
+    pub(super) fn render(&mut self, script: Script) -> Result<String, String> {
+        let scripts = registry()?;
+        let [whole, head, tail] = script.keys();
+        let parts = scripts.split[script as usize].then_some((head, tail));
+        self.0.render(&scripts.hb, whole, parts)
+    }
+}
+
+pub(super) fn render(script: Script, input: &ScriptInput) -> Result<String, String> {
+    Renderer::new(input)?.render(script)
 }
 
 /// `{{ps value}}`: a JSON value as a PowerShell literal (strings through [`quote`]).
@@ -853,5 +943,60 @@ mod tests {
         assert_eq!(boot_value("debug", "Boolean", "off").unwrap(), "false");
         assert_eq!(boot_value("timeout", "Integer", "0").unwrap(), "0");
         assert!(boot_value("timeout", "Integer", "soon").is_none());
+    }
+
+    #[test]
+    fn scripts_render_as_whole_templates() {
+        use crate::catalog::Catalog;
+        use crate::diag::Diagnostics;
+        use crate::load::document::Date;
+        use crate::resolve::{self, Options};
+        use crate::source::SourceMap;
+        let registry = registry().unwrap();
+        // Apply, Restore and the acceptance kit include `common` at the top level.
+        assert_eq!(registry.split, [true, true, true, false]);
+        // The same registry with every script whole, as a partial include renders it.
+        let mut whole = Handlebars::new();
+        whole.set_strict_mode(true);
+        whole.register_escape_fn(escape);
+        whole.register_helper("ps", Box::new(ps_helper));
+        whole.register_partial("common", COMMON).unwrap();
+        whole.register_partial("bcd", BCD).unwrap();
+        for script in Script::ALL {
+            whole
+                .register_template_string(script.keys()[0], script.template())
+                .unwrap();
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/regional-bank");
+        let mut sources = SourceMap::new();
+        let mut diags = Diagnostics::new();
+        let catalog = Catalog::load(&mut sources, true, &[], &mut diags);
+        let options = Options {
+            at: Date::parse("2026-11-27").unwrap(),
+            expired_waivers_are_findings: false,
+        };
+        for file in ["branch-atm-shinjuku.toml", "relay-windows.toml"] {
+            let state = resolve::resolve(
+                &dir.join(file),
+                &catalog,
+                &mut sources,
+                &options,
+                &mut diags,
+            )
+            .unwrap();
+            let policy = super::super::policy::build(&state);
+            let backup_id = super::super::gpo_backup::backup_id(&state.profile.name);
+            let input = ScriptInput {
+                state: &state,
+                policy: &policy,
+                backup_id: &backup_id,
+            };
+            let mut renderer = Renderer::new(&input).unwrap();
+            let data = context(&input).unwrap();
+            for script in Script::ALL {
+                let expected = whole.render(script.keys()[0], &data).unwrap();
+                assert!(renderer.render(script).unwrap() == expected, "{file}");
+            }
+        }
     }
 }

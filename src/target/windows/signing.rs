@@ -8,7 +8,7 @@
 //! block\r\n`, as osslsigncode writes it too); [`unsigned_len`] finds where the built bytes end,
 //! which is how `hardbase verify` and the signing script compare a signed script with the build.
 
-use std::sync::{Arc, Mutex};
+use std::sync::OnceLock;
 
 use handlebars::Handlebars;
 use serde_json::json;
@@ -33,6 +33,24 @@ pub fn unsigned_len(bytes: &[u8]) -> usize {
         .windows(MARKER.len())
         .rposition(|w| w == MARKER)
         .unwrap_or(bytes.len())
+}
+
+/// The signing script's template, compiled once per process without a name (as a template
+/// rendered from its text), escaped like the other scripts by [`powershell::quote`].
+fn registry() -> Result<&'static Handlebars<'static>, String> {
+    static REGISTRY: OnceLock<Result<Handlebars<'static>, String>> = OnceLock::new();
+    REGISTRY
+        .get_or_init(|| {
+            let mut hb = Handlebars::new();
+            hb.set_strict_mode(true);
+            hb.register_escape_fn(powershell::escape);
+            let template = super::super::compile(TEMPLATE, None)
+                .map_err(|e| format!("Sign-Hardbase.ps1 template: {e}"))?;
+            hb.register_template("sign", template);
+            Ok(hb)
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// The signing script for `scripts` (tree path, bytes as built), or `None` when the profile
@@ -68,23 +86,12 @@ pub fn script(
         "timestamp_server": signing.timestamp_server.clone().unwrap_or_default(),
         "scripts": list,
     });
-    let errors: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sink = Arc::clone(&errors);
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    hb.register_escape_fn(move |text| match powershell::quote(text) {
-        Ok(q) => q,
-        Err(e) => {
-            sink.lock().map(|mut v| v.push(e)).ok();
-            "$null".to_string()
-        }
-    });
-    let text = hb
-        .render_template(TEMPLATE, &data)
-        .map_err(|e| format!("Sign-Hardbase.ps1 template: {e}"))?;
-    if let Some(e) = errors.lock().ok().and_then(|v| v.first().cloned()) {
-        return Err(e);
-    }
+    let text = super::super::render_escaped(
+        registry()?,
+        "sign",
+        &handlebars::Context::from(data),
+        "Sign-Hardbase.ps1 template",
+    )?;
     Ok(Some(powershell::encode(&text)))
 }
 
