@@ -591,21 +591,11 @@ fn audit(cli: &Cli, args: &crate::cli::AuditArgs) -> CmdResult {
     let mut session = Session::new(cli);
     let files = expand_profiles(&args.profiles, &mut session.diags);
     let resolved = session.resolve_for_audit(&files, &args.resolve);
-    let mut names: std::collections::BTreeMap<String, crate::source::Span> =
-        std::collections::BTreeMap::new();
-    for state in resolved.iter().flatten() {
-        if let Some(first) = names.insert(state.profile.name.clone(), state.profile.span) {
-            session.diags.push(
-                Diagnostic::error(
-                    Code::InvalidProfile,
-                    format!("two profiles are named `{}`", state.profile.name),
-                )
-                .at(state.profile.span, "this profile")
-                .also(first, "has the same name as this one")
-                .note("snapshots are mapped to profiles by name; give them distinct `name`s"),
-            );
-        }
-    }
+    unique_names(
+        resolved.iter().flatten(),
+        &mut session.diags,
+        "snapshots are mapped to profiles by name; give them distinct `name`s",
+    );
     let (states, files): (Vec<DesiredState>, Vec<String>) = resolved
         .into_iter()
         .zip(&files)
@@ -988,24 +978,38 @@ fn signed_profile_artifacts(
     Ok(files)
 }
 
-fn build(cli: &Cli, args: &BuildArgs) -> CmdResult {
-    let mut session = Session::new(cli);
-    let states = session.resolve_all(&args.profiles, &args.resolve);
-    resolve::network_consistency::check(states.iter().flatten(), &mut session.diags);
+/// An error for each profile whose name an earlier one already has; `why` says what the names
+/// are used for.
+fn unique_names<'a>(
+    states: impl Iterator<Item = &'a DesiredState>,
+    diags: &mut Diagnostics,
+    why: &str,
+) {
     let mut names = std::collections::BTreeMap::new();
-    for state in states.iter().flatten() {
+    for state in states {
         if let Some(first) = names.insert(state.profile.name.clone(), state.profile.span) {
-            session.diags.push(
+            diags.push(
                 Diagnostic::error(
                     Code::InvalidProfile,
                     format!("two profiles are named `{}`", state.profile.name),
                 )
                 .at(state.profile.span, "this profile")
                 .also(first, "has the same name as this one")
-                .note("each profile is built into <out>/<name>/; give them distinct `name`s"),
+                .note(why),
             );
         }
     }
+}
+
+fn build(cli: &Cli, args: &BuildArgs) -> CmdResult {
+    let mut session = Session::new(cli);
+    let states = session.resolve_all(&args.profiles, &args.resolve);
+    resolve::network_consistency::check(states.iter().flatten(), &mut session.diags);
+    unique_names(
+        states.iter().flatten(),
+        &mut session.diags,
+        "each profile is built into <out>/<name>/; give them distinct `name`s",
+    );
     // A profile signed on the build host cannot be built without the signing credentials: its
     // unsigned scripts would stop at the terminal's script enforcement.
     for state in states.iter().flatten() {

@@ -536,18 +536,8 @@ mod tests {
     /// The streamed text is byte for byte what the JSON tree of [`to_json`] prints as.
     #[test]
     fn text_is_the_json_tree_printed() {
-        use crate::catalog::Catalog;
-        use crate::diag::Diagnostics;
-        use crate::load::document::Date;
-        use crate::resolve::{self, Options};
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/regional-bank");
-        let mut sources = SourceMap::new();
-        let mut diags = Diagnostics::new();
-        let catalog = Catalog::load(&mut sources, true, &[], &mut diags);
-        let options = Options {
-            at: Date::parse("2026-11-27").unwrap(),
-            expired_waivers_are_findings: false,
-        };
+        use crate::resolve;
+        let (catalog, mut sources, mut diags, options, dir) = crate::resolve::example_resolver();
         let mut checked = 0;
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();

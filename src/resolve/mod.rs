@@ -833,3 +833,24 @@ fn unknown_control(catalog: &Catalog, id: &Sp<String>, context: &str, diags: &mu
     }
     diags.push(d);
 }
+
+/// For unit tests: what resolving the example bank's profiles as of 2026-11-27 takes — the
+/// built-in catalog, its sources, the diagnostics, the options and the examples folder.
+#[cfg(test)]
+pub(crate) fn example_resolver() -> (
+    Catalog,
+    crate::source::SourceMap,
+    Diagnostics,
+    Options,
+    std::path::PathBuf,
+) {
+    let mut sources = crate::source::SourceMap::new();
+    let mut diags = Diagnostics::new();
+    let catalog = Catalog::load(&mut sources, true, &[], &mut diags);
+    let options = Options {
+        at: crate::load::document::Date::parse("2026-11-27").unwrap(),
+        expired_waivers_are_findings: false,
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/regional-bank");
+    (catalog, sources, diags, options, dir)
+}

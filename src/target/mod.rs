@@ -313,6 +313,30 @@ impl Restore<'_> {
     }
 }
 
+/// Registers script templates (text, [whole, head, tail] keys) in `hb`: each split at its
+/// top-level `{{> common}}` into head and tail where it has one (so the partial is rendered once
+/// per profile), else whole under its own key. Returns which scripts were split; `what` names
+/// the templates in errors.
+pub(crate) fn register_scripts<const N: usize>(
+    hb: &mut handlebars::Handlebars<'static>,
+    scripts: [(&str, [&'static str; 3]); N],
+    what: &str,
+) -> Result<[bool; N], String> {
+    let mut split = [false; N];
+    for (i, (text, [whole, head, tail])) in scripts.into_iter().enumerate() {
+        let template = compile(text, Some("script")).map_err(|e| format!("{what}: {e}"))?;
+        match split_at_partial(template, "common") {
+            Ok((before, after)) => {
+                hb.register_template(head, before);
+                hb.register_template(tail, after);
+                split[i] = true;
+            }
+            Err(template) => hb.register_template(whole, template),
+        }
+    }
+    Ok(split)
+}
+
 /// A template as the parts before and after its one `{{> partial}}`, when that is a plain
 /// inclusion at the top level (no block around it, no parameters, no indentation), which
 /// renders the partial with the template's own context: the template's text is then the first

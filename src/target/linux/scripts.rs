@@ -247,20 +247,11 @@ fn registry() -> Result<&'static (Handlebars<'static>, [bool; 2]), String> {
             let common = crate::target::compile(COMMON, Some("common"))
                 .map_err(|e| format!("template common.sh.hbs: {e}"))?;
             hb.register_template("common", common);
-            let mut split = [false; 2];
-            for (i, script) in Script::ALL.into_iter().enumerate() {
-                let template = crate::target::compile(script.template(), Some("script"))
-                    .map_err(|e| format!("shell template: {e}"))?;
-                let [whole, head, tail] = script.keys();
-                match crate::target::split_at_partial(template, "common") {
-                    Ok((before, after)) => {
-                        hb.register_template(head, before);
-                        hb.register_template(tail, after);
-                        split[i] = true;
-                    }
-                    Err(template) => hb.register_template(whole, template),
-                }
-            }
+            let split = crate::target::register_scripts(
+                &mut hb,
+                Script::ALL.map(|s| (s.template(), s.keys())),
+                "shell template",
+            )?;
             Ok((hb, split))
         })
         .as_ref()
@@ -360,11 +351,7 @@ mod tests {
 
     #[test]
     fn scripts_render_as_whole_templates() {
-        use crate::catalog::Catalog;
-        use crate::diag::Diagnostics;
-        use crate::load::document::Date;
-        use crate::resolve::{self, Options};
-        use crate::source::SourceMap;
+        use crate::resolve;
         let (_, split) = registry().unwrap();
         // apply.sh and restore.sh include `common` at the top level.
         assert_eq!(*split, [true, true]);
@@ -377,14 +364,7 @@ mod tests {
                 .register_template_string(script.keys()[0], script.template())
                 .unwrap();
         }
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/regional-bank");
-        let mut sources = SourceMap::new();
-        let mut diags = Diagnostics::new();
-        let catalog = Catalog::load(&mut sources, true, &[], &mut diags);
-        let options = Options {
-            at: Date::parse("2026-11-27").unwrap(),
-            expired_waivers_are_findings: false,
-        };
+        let (catalog, mut sources, mut diags, options, dir) = crate::resolve::example_resolver();
         for file in [
             "relay-linux.toml",
             "lobby-kiosk.toml",

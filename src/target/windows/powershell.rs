@@ -222,20 +222,11 @@ fn registry() -> Result<&'static Scripts, String> {
             let bcd = super::super::compile(BCD, Some("bcd"))
                 .map_err(|e| format!("template bcd.ps1.hbs: {e}"))?;
             hb.register_template("bcd", bcd);
-            let mut split = [false; 4];
-            for (i, script) in Script::ALL.into_iter().enumerate() {
-                let template = super::super::compile(script.template(), Some("script"))
-                    .map_err(|e| format!("PowerShell template: {e}"))?;
-                let [whole, head, tail] = script.keys();
-                match super::super::split_at_partial(template, "common") {
-                    Ok((before, after)) => {
-                        hb.register_template(head, before);
-                        hb.register_template(tail, after);
-                        split[i] = true;
-                    }
-                    Err(template) => hb.register_template(whole, template),
-                }
-            }
+            let split = super::super::register_scripts(
+                &mut hb,
+                Script::ALL.map(|s| (s.template(), s.keys())),
+                "PowerShell template",
+            )?;
             Ok(Scripts { hb, split })
         })
         .as_ref()
@@ -947,11 +938,7 @@ mod tests {
 
     #[test]
     fn scripts_render_as_whole_templates() {
-        use crate::catalog::Catalog;
-        use crate::diag::Diagnostics;
-        use crate::load::document::Date;
-        use crate::resolve::{self, Options};
-        use crate::source::SourceMap;
+        use crate::resolve;
         let registry = registry().unwrap();
         // Apply, Restore and the acceptance kit include `common` at the top level.
         assert_eq!(registry.split, [true, true, true, false]);
@@ -967,14 +954,7 @@ mod tests {
                 .register_template_string(script.keys()[0], script.template())
                 .unwrap();
         }
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/regional-bank");
-        let mut sources = SourceMap::new();
-        let mut diags = Diagnostics::new();
-        let catalog = Catalog::load(&mut sources, true, &[], &mut diags);
-        let options = Options {
-            at: Date::parse("2026-11-27").unwrap(),
-            expired_waivers_are_findings: false,
-        };
+        let (catalog, mut sources, mut diags, options, dir) = crate::resolve::example_resolver();
         for file in ["branch-atm-shinjuku.toml", "relay-windows.toml"] {
             let state = resolve::resolve(
                 &dir.join(file),
