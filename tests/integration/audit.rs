@@ -48,36 +48,10 @@ fn write_snapshot(dir: &Path, host: &str, profile: &str, files: &[(&str, String)
 /// The kiosk's sysctl and unit files as its profile says; `drift` sets kernel.kptr_restrict
 /// to 0.
 fn kiosk_files(drift: bool) -> Vec<(&'static str, String)> {
-    use hardbase::catalog::setting::{RegData, SettingKind, UnitState};
-    let state = util::resolve_profile(&util::root().join(KIOSK)).expect("the kiosk resolves");
-    let (mut sysctl, mut units) = (String::new(), String::new());
-    for s in state.settings() {
-        match &s.kind {
-            SettingKind::Sysctl(x) => {
-                let key = x.key.replace('/', ".");
-                let value = match &x.value {
-                    RegData::Number(n) => n.to_string(),
-                    RegData::Text(t) => t.clone(),
-                    RegData::List(items) => items.join("\t"),
-                };
-                let value = if drift && key == "kernel.kptr_restrict" {
-                    "0".to_string()
-                } else {
-                    value
-                };
-                sysctl.push_str(&format!("{key} = {value}\n"));
-            }
-            SettingKind::SystemdUnit(u) => {
-                let st = match u.state {
-                    UnitState::Enabled => "enabled",
-                    UnitState::Disabled => "disabled",
-                    UnitState::Masked => "masked",
-                };
-                units.push_str(&format!("{} {st}\n", u.unit));
-            }
-            _ => {}
-        }
-    }
+    let (sysctl, units) =
+        crate::drift_reports::sysctl_and_units(&util::root().join(KIOSK), |key| {
+            (drift && key == "kernel.kptr_restrict").then(|| "0".to_string())
+        });
     vec![("sysctl.txt", sysctl), ("unit-files.txt", units)]
 }
 

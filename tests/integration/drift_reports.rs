@@ -85,27 +85,25 @@ fn write_snapshot(dir: &Path, files: &[(&str, String)]) {
     std::fs::write(dir.join("snapshot.json"), info.to_string()).unwrap();
 }
 
-/// A hand-made snapshot of the kiosk: every sysctl and unit as the profile says, except
-/// kernel.kptr_restrict (drift) and kernel.sysrq (a hostile value); a stray listener.
-fn hand_made_snapshot(dir: &Path, profile: &Path) -> PathBuf {
+/// `sysctl -a` and `systemctl list-unit-files` output in which every sysctl and unit of the
+/// profile is as it says, except the sysctl values `change` returns for a key.
+pub(crate) fn sysctl_and_units(
+    profile: &Path,
+    change: impl Fn(&str) -> Option<String>,
+) -> (String, String) {
     use hardbase::catalog::setting::{RegData, SettingKind, UnitState};
-    let state = util::resolve_profile(profile).expect("the audit profile resolves");
+    let state = util::resolve_profile(profile).expect("the profile resolves");
     let mut sysctl = String::new();
     let mut units = String::new();
     for s in state.settings() {
         match &s.kind {
             SettingKind::Sysctl(x) => {
                 let key = x.key.replace('/', ".");
-                let value = match &x.value {
+                let value = change(&key).unwrap_or_else(|| match &x.value {
                     RegData::Number(n) => n.to_string(),
                     RegData::Text(t) => t.clone(),
                     RegData::List(items) => items.join("\t"),
-                };
-                let value = match key.as_str() {
-                    "kernel.kptr_restrict" => "0".to_string(),
-                    "kernel.sysrq" => HOSTILE.to_string(),
-                    _ => value,
-                };
+                });
                 sysctl.push_str(&format!("{key} = {value}\n"));
             }
             SettingKind::SystemdUnit(u) => {
@@ -119,6 +117,17 @@ fn hand_made_snapshot(dir: &Path, profile: &Path) -> PathBuf {
             _ => {}
         }
     }
+    (sysctl, units)
+}
+
+/// A hand-made snapshot of the kiosk: every sysctl and unit as the profile says, except
+/// kernel.kptr_restrict (drift) and kernel.sysrq (a hostile value); a stray listener.
+fn hand_made_snapshot(dir: &Path, profile: &Path) -> PathBuf {
+    let (sysctl, units) = sysctl_and_units(profile, |key| match key {
+        "kernel.kptr_restrict" => Some("0".to_string()),
+        "kernel.sysrq" => Some(HOSTILE.to_string()),
+        _ => None,
+    });
     let snap = dir.join("snap");
     write_snapshot(
         &snap,
