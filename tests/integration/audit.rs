@@ -19,32 +19,6 @@ const ROUTER: &str = "examples/regional-bank/branch-router-shinjuku.toml";
 /// A host name with a terminal escape, markup and a leading formula character.
 const HOSTILE_HOST: &str = "=HYPERLINK(\"x\")\u{1b}[31m<script>alert(1)</script>";
 
-/// Writes a snapshot folder in the collector's format for `host`, recorded as collected for
-/// `profile`.
-fn write_snapshot(dir: &Path, host: &str, profile: &str, files: &[(&str, String)]) {
-    use sha2::{Digest, Sha256};
-    std::fs::create_dir_all(dir).unwrap();
-    let mut listed = serde_json::Map::new();
-    for (name, text) in files {
-        std::fs::write(dir.join(name), text).unwrap();
-        let hash: String = Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        listed.insert(name.to_string(), Value::String(hash));
-    }
-    let info = serde_json::json!({
-        "host": host,
-        "collected_at": "2026-11-27T09:00:00Z",
-        "collector": "hardbase 0.1.0 collect.sh",
-        "family": "linux",
-        "profile": profile,
-        "files": listed,
-        "not_collected": {},
-    });
-    std::fs::write(dir.join("snapshot.json"), info.to_string()).unwrap();
-}
-
 /// The kiosk's sysctl and unit files as its profile says; `drift` sets kernel.kptr_restrict
 /// to 0.
 fn kiosk_files(drift: bool) -> Vec<(&'static str, String)> {
@@ -92,13 +66,13 @@ impl Fleet {
             .unwrap();
         }
         let ok = kiosk_files(false);
-        write_snapshot(
+        crate::drift_reports::write_linux_snapshot(
             &snapshots.join("kiosk-01"),
             "kiosk-01",
             "lobby-kiosk-umeda",
             &ok,
         );
-        write_snapshot(
+        crate::drift_reports::write_linux_snapshot(
             &snapshots.join("kiosk-02"),
             "kiosk-02",
             "lobby-kiosk-umeda",
@@ -106,22 +80,27 @@ impl Fleet {
         );
         for i in 0..extra_kiosks {
             let host = format!("kiosk-{:03}", 100 + i);
-            write_snapshot(&snapshots.join(&host), &host, "lobby-kiosk-umeda", &ok);
+            crate::drift_reports::write_linux_snapshot(
+                &snapshots.join(&host),
+                &host,
+                "lobby-kiosk-umeda",
+                &ok,
+            );
         }
-        write_snapshot(
+        crate::drift_reports::write_linux_snapshot(
             &snapshots.join("kiosk-03"),
             "kiosk-03",
             "lobby-kiosk-umeda",
             &ok,
         );
         std::fs::write(snapshots.join("kiosk-03/sysctl.txt"), "kernel.sysrq = 1\n").unwrap();
-        write_snapshot(
+        crate::drift_reports::write_linux_snapshot(
             &snapshots.join("stray"),
             "stray-01",
             "lobby-kiosk-umeda",
             &ok,
         );
-        write_snapshot(
+        crate::drift_reports::write_linux_snapshot(
             &snapshots.join("zz-hostile"),
             HOSTILE_HOST,
             "lobby-kiosk-umeda",

@@ -63,6 +63,16 @@ expires = 2027-03-31
 /// Writes a snapshot folder in the collector's format: the files, and snapshot.json with
 /// their SHA-256 (as tests/integration/drift.rs does).
 fn write_snapshot(dir: &Path, files: &[(&str, String)]) {
+    write_linux_snapshot(dir, "kiosk-umeda-01", "lobby-kiosk-umeda", files);
+}
+
+/// A Linux snapshot folder of `host`, recorded as collected for `profile`.
+pub(crate) fn write_linux_snapshot(
+    dir: &Path,
+    host: &str,
+    profile: &str,
+    files: &[(&str, String)],
+) {
     use sha2::{Digest, Sha256};
     let mut listed = serde_json::Map::new();
     for (name, text) in files {
@@ -76,10 +86,11 @@ fn write_snapshot(dir: &Path, files: &[(&str, String)]) {
         listed.insert(name.to_string(), Value::String(hash));
     }
     let info = serde_json::json!({
-        "host": "kiosk-umeda-01",
+        "host": host,
         "collected_at": "2026-11-27T09:00:00+09:00",
         "collector": "hardbase-collect",
         "family": "linux",
+        "profile": profile,
         "files": listed,
     });
     std::fs::write(dir.join("snapshot.json"), info.to_string()).unwrap();
