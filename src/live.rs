@@ -22,6 +22,10 @@ pub struct SnapshotInfo {
     /// The profile whose collector took the snapshot, as the collector recorded it (empty when
     /// it did not say). Snapshot text: a fleet audit maps by it only when nothing else maps.
     pub profile: String,
+    /// Linux: `unit-files.txt` lists only the units the profile governs (`"units": "governed"`,
+    /// collect.sh's default), not every unit file (`"all"`, `--all-units`, or an older
+    /// collector that did not say).
+    pub governed_units_only: bool,
     /// File name → SHA-256 (hex) as recorded by the collector.
     pub files: BTreeMap<String, String>,
 }

@@ -223,7 +223,11 @@ fn linux(live: &LiveState, catalog: &Catalog, p: &mut Proposal) {
     });
     p.sections.push(Section {
         key: "enabled_units",
-        title: "Enabled systemd units (a layer cannot disable units: the role baseline's controls decide which must be off)",
+        title: if live.info.governed_units_only {
+            "Enabled systemd units, among those the collector's profile governs (collect.sh --all-units lists every unit; a layer cannot disable units: the role baseline's controls decide which must be off)"
+        } else {
+            "Enabled systemd units (a layer cannot disable units: the role baseline's controls decide which must be off)"
+        },
         items: l.unit_files.as_ref().map(|units| {
             units
                 .iter()

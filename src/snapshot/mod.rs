@@ -5,7 +5,7 @@
 //!
 //! | file | written from | parsed into |
 //! |---|---|---|
-//! | `snapshot.json` | the collector: `host`, `collected_at` (ISO 8601 UTC), `collector`, `family`, `profile` (the profile the collector was generated for), `files` (every other file of the folder → SHA-256), `not_collected` (file → reason) | [`crate::live::SnapshotInfo`] |
+//! | `snapshot.json` | the collector: `host`, `collected_at` (ISO 8601 UTC), `collector`, `family`, `profile` (the profile the collector was generated for), `units` (Linux: `governed` when `unit-files.txt` lists only the units the profile governs, `all` with `--all-units`), `files` (every other file of the folder → SHA-256), `not_collected` (file → reason) | [`crate::live::SnapshotInfo`] |
 //! | `sysctl.txt` | `sysctl -a` | `sysctl` |
 //! | `unit-files.txt` | `systemctl list-unit-files --no-legend --no-pager` | `unit_files` |
 //! | `sshd-T.txt` | `sshd -T` | `sshd` |
@@ -165,6 +165,7 @@ pub fn parse_info(bytes: &[u8]) -> Result<SnapshotInfo, SnapshotError> {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string(),
+        governed_units_only: root.get("units").and_then(Value::as_str) == Some("governed"),
         files,
     })
 }

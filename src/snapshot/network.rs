@@ -61,6 +61,7 @@ pub fn load(path: &Path) -> Result<LiveState, SnapshotError> {
             collector: COLLECTOR.to_string(),
             family: "network".to_string(),
             profile: String::new(),
+            governed_units_only: false,
             files: BTreeMap::from([(file_name, sha)]),
         },
         network: NetworkState {

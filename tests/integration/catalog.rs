@@ -14,7 +14,7 @@ use hardbase::source::SourceMap;
 
 use crate::util::{run, run_in, TempDir};
 
-fn builtin() -> Catalog {
+pub(crate) fn builtin() -> Catalog {
     let mut sources = SourceMap::new();
     let mut diags = Diagnostics::new();
     let catalog = Catalog::load(&mut sources, true, &[], &mut diags);

@@ -215,8 +215,19 @@ fn real_collection_on_this_machine() {
             assert!(skipped.contains_key("proc-modules.txt"));
         }
     }
+    // By default only the units the profile governs are listed, with the states systemctl gives
+    // them in its full listing.
+    assert!(live.info.governed_units_only);
     if has_tool("systemctl") && !skipped.contains_key("unit-files.txt") {
-        assert!(!l.unit_files.as_ref().unwrap().is_empty());
+        let all = all_unit_files().expect("systemctl list-unit-files");
+        let governed = collect::governed_units(&kiosk());
+        assert!(!governed.is_empty());
+        let expected: std::collections::BTreeMap<String, String> = all
+            .iter()
+            .filter(|(unit, _)| governed.contains(unit))
+            .map(|(u, s)| (u.clone(), s.clone()))
+            .collect();
+        assert_eq!(l.unit_files.as_ref(), Some(&expected));
     } else {
         assert_eq!(l.unit_files, None);
         assert!(skipped.contains_key("unit-files.txt"));
@@ -272,6 +283,147 @@ fn real_collection_on_this_machine() {
         .unwrap();
     assert_eq!(again.status.code(), Some(1));
     assert!(snapshot::load(&out_dir).is_ok());
+}
+
+/// Every unit file's state, as `systemctl list-unit-files` lists it (None without systemctl).
+fn all_unit_files() -> Option<std::collections::BTreeMap<String, String>> {
+    let out = Command::new("bash")
+        .args([
+            "-c",
+            "PATH=$PATH:/usr/sbin:/sbin systemctl list-unit-files --no-legend --no-pager",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    Some(linux::unit_files(&out.stdout).unwrap())
+}
+
+/// `--all-units` lists every unit file, as systemctl does, and says so in snapshot.json; the
+/// default listing says it holds only the governed units, and `import snapshot` tells the
+/// reviewer which of the two its inventory shows.
+#[test]
+fn collect_sh_all_units_lists_every_unit_file() {
+    let Some(all) = all_unit_files() else {
+        assert!(!in_ci(), "CI has systemctl");
+        eprintln!("skipped: systemctl is not installed");
+        return;
+    };
+    let dir = TempDir::new("collect-all-units");
+    let script = dir.path().join("collect.sh");
+    std::fs::write(&script, collect::script(&kiosk()).unwrap()).unwrap();
+    let catalog = crate::catalog::builtin();
+    let mut titles = Vec::new();
+    for (args, governed) in [(&["--all-units"][..], false), (&[][..], true)] {
+        let out_dir = dir.path().join(format!("snapshot-{governed}"));
+        let run = Command::new("bash")
+            .arg(&script)
+            .arg("--out")
+            .arg(&out_dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let live = snapshot::load(&out_dir).unwrap();
+        assert_eq!(live.info.governed_units_only, governed);
+        if !governed {
+            assert!(all.len() > collect::governed_units(&kiosk()).len());
+            assert_eq!(live.linux.unit_files.as_ref(), Some(&all));
+        }
+        let proposal = hardbase::import::snapshot::propose(&live, "snapshot", &catalog);
+        let section = proposal
+            .sections
+            .iter()
+            .find(|s| s.key == "enabled_units")
+            .unwrap();
+        titles.push(section.title);
+        let enabled: Vec<&str> = section
+            .items
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|i| i.text.as_str())
+            .collect();
+        let expected: Vec<&str> = live
+            .linux
+            .unit_files
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| s.as_str() == "enabled")
+            .map(|(u, _)| u.as_str())
+            .collect();
+        assert_eq!(enabled, expected);
+    }
+    assert!(!titles[0].contains("--all-units"), "{}", titles[0]);
+    assert!(
+        titles[1].contains("collect.sh --all-units"),
+        "{}",
+        titles[1]
+    );
+}
+
+/// systemctl exits 1 and prints nothing when none of the listed units is installed: the
+/// collector records an empty listing (every governed unit absent), not a failure; a systemctl
+/// that fails with a message is not collected, with the message.
+#[test]
+fn collect_sh_takes_no_installed_unit_as_an_empty_listing() {
+    let governed = collect::governed_units(&kiosk());
+    for (body, listed) in [
+        // The fake checks it was asked for exactly the governed units.
+        (
+            format!(
+                "[ \"$*\" = \"list-unit-files --no-legend --no-pager -- {}\" ] || {{ echo \"unexpected: $*\" >&2; exit 2; }}; exit 1",
+                governed.join(" ")
+            ),
+            Some(0),
+        ),
+        (
+            "echo 'Failed to connect to bus: No such file or directory' >&2; exit 1".to_string(),
+            None,
+        ),
+    ] {
+        let dir = TempDir::new("collect-no-units");
+        let Some(bin) = tool_folder(
+            dir.path(),
+            &["cat", "mkdir", "mv", "rm", "sha256sum", "stat", "timeout"],
+        ) else {
+            return;
+        };
+        fake_tool(&bin, "systemctl", &body);
+        let text = collect::script(&kiosk()).unwrap();
+        let text = patch(
+            &text,
+            "\nPATH=$PATH:/usr/sbin:/sbin:/usr/bin:/bin\n",
+            "\nPATH=$PATH\n",
+        );
+        let script = dir.path().join("collect.sh");
+        std::fs::write(&script, text).unwrap();
+        let out_dir = dir.path().join("snapshot");
+        let run = Command::new(require_tool("bash").unwrap())
+            .arg(&script)
+            .arg("--out")
+            .arg(&out_dir)
+            .env("PATH", &bin)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let live = snapshot::load(&out_dir).unwrap();
+        let skipped = not_collected(&out_dir);
+        assert_eq!(live.linux.unit_files.as_ref().map(|u| u.len()), listed, "{skipped:?}");
+        if listed.is_none() {
+            assert_eq!(
+                skipped["unit-files.txt"],
+                format!(
+                    "systemctl list-unit-files --no-legend --no-pager -- {} exited with 1: Failed to connect to bus: No such file or directory",
+                    governed.join(" ")
+                )
+            );
+        }
+    }
 }
 
 /// `text` with `from` replaced by `to`, which must occur exactly once.

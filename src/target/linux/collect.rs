@@ -1,10 +1,11 @@
 //! collect.sh: read-only bash that gathers the snapshot folder `hardbase diff` reads (the
 //! layout of [`crate::snapshot`]).
 //!
-//! The script is the same for every profile except one data table: the absolute paths the
-//! profile governs (every installed file's target and every `file` setting's path), written
-//! as POSIX single-quoted words by [`super::scripts::shell_word`]. Everything else it reads
-//! is fixed by the snapshot contract, so the template has no other profile value.
+//! The script is the same for every profile except two data tables: the absolute paths the
+//! profile governs (every installed file's target and every `file` setting's path) and the
+//! systemd units it governs (every `systemd_unit` setting's unit), written as POSIX
+//! single-quoted words by [`super::scripts::shell_word`]. Everything else it reads is fixed by
+//! the snapshot contract, so the template has no other profile value.
 
 use std::sync::OnceLock;
 
@@ -50,6 +51,22 @@ fn governed_paths_of(
     Ok(paths)
 }
 
+/// The systemd units the profile governs, sorted and without duplicates. collect.sh passes them
+/// to `systemctl list-unit-files` as patterns, which match unit names literally: a unit name
+/// (checked when the catalog loads) has no `*`, `?` or `[`.
+pub fn governed_units(state: &DesiredState) -> Vec<String> {
+    let mut units: Vec<String> = state
+        .settings()
+        .filter_map(|s| match &s.kind {
+            SettingKind::SystemdUnit(u) => Some(u.unit.clone()),
+            _ => None,
+        })
+        .collect();
+    units.sort();
+    units.dedup();
+    units
+}
+
 /// collect.sh for a resolved Linux profile.
 pub fn script(state: &DesiredState) -> Result<String, String> {
     script_for(state, &super::emit::install_files(state)?)
@@ -58,13 +75,18 @@ pub fn script(state: &DesiredState) -> Result<String, String> {
 /// [`script`] for a profile that installs `installs` ([`super::emit::install_files`]).
 pub fn script_for(state: &DesiredState, installs: &[InstallFile]) -> Result<String, String> {
     let paths = governed_paths_of(state, installs)?;
-    for p in &paths {
-        shell_word(p)?;
+    let units = governed_units(state);
+    for word in paths.iter().chain(&units) {
+        shell_word(word)?;
+    }
+    if let Some(u) = units.iter().find(|u| u.contains(['*', '?', '['])) {
+        return Err(format!("unit name `{}` is a pattern", u.escape_debug()));
     }
     let data = json!({
         "profile": state.profile.name,
         "collector": format!("hardbase {} collect.sh", env!("CARGO_PKG_VERSION")),
         "paths": paths,
+        "units": units,
     });
     shell_word(&state.profile.name)?;
     registry()?
