@@ -31,3 +31,4 @@ pub mod snapshot;
 pub mod source;
 pub mod target;
 pub mod verify;
+pub mod xlsx;

@@ -12,10 +12,10 @@
 //! 達成 / 未達 / 例外承認 / 対象外 and 備考 the evidence, with snapshot values made visible
 //! by the drift report's escaping before any of the three renderings sees them.
 
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use handlebars::Handlebars;
-use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook};
 use serde::Serialize;
 
 use crate::catalog::taxonomy::{short_term_name, Lang};
@@ -442,7 +442,7 @@ pub fn filled_xlsx(
     state: &DesiredState,
     report: &DriftReport,
     lang: Lang,
-) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+) -> std::io::Result<Vec<u8>> {
     xlsx_of(state, lang, &filled_rows(state, report, lang))
 }
 
@@ -484,10 +484,7 @@ pub fn markdown(state: &DesiredState, lang: Lang) -> String {
 
 /// The Markdown, CSV and xlsx checklists of one language ([`markdown`], [`csv`], [`xlsx`]),
 /// made from one list of rows.
-pub fn all(
-    state: &DesiredState,
-    lang: Lang,
-) -> Result<(String, Vec<u8>, Vec<u8>), rust_xlsxwriter::XlsxError> {
+pub fn all(state: &DesiredState, lang: Lang) -> std::io::Result<(String, Vec<u8>, Vec<u8>)> {
     let rows = rows(state, lang);
     let markdown = markdown_of(state, lang, &rows, words(lang).footer);
     let csv = csv_of(lang, &rows);
@@ -609,15 +606,11 @@ pub(crate) fn csv_table<'a>(
 }
 
 /// The xlsx checklist: a header row, frozen and filterable, wrapped text, fixed widths.
-pub fn xlsx(state: &DesiredState, lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+pub fn xlsx(state: &DesiredState, lang: Lang) -> std::io::Result<Vec<u8>> {
     xlsx_of(state, lang, &rows(state, lang))
 }
 
-fn xlsx_of(
-    state: &DesiredState,
-    lang: Lang,
-    rows: &[Row],
-) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+fn xlsx_of(state: &DesiredState, lang: Lang, rows: &[Row]) -> std::io::Result<Vec<u8>> {
     let cells: Vec<Vec<&str>> = rows.iter().map(|r| r.cells().to_vec()).collect();
     xlsx_table(
         &format!("{} — {}", words(lang).title, state.profile.name),
@@ -631,54 +624,66 @@ fn xlsx_of(
     )
 }
 
-/// An xlsx table on one sheet: a bold header row, frozen and filterable, wrapped text, fixed
-/// column widths, every cell a string (formula-like text with Excel's quote prefix), and a fixed
-/// document timestamp so that the same rows give the same bytes.
-pub(crate) fn xlsx_table(
+/// An xlsx table on one sheet: a bold header row on a light blue fill, frozen and filterable,
+/// wrapped top-aligned text in thin borders, fixed column widths (in characters), every cell a
+/// string (formula-like text with Excel's quote prefix; text longer than a cell holds cut with a
+/// note), `title` as the document title and a fixed document date, so that the same rows give
+/// the same bytes. An empty cell keeps its borders.
+pub fn xlsx_table(
     title: &str,
     sheet_name: &str,
     header: &[&str],
     widths: &[f64],
     rows: &[Vec<&str>],
-) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    let mut workbook = Workbook::new();
-    let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
-    let properties = DocProperties::new()
-        .set_title(title)
-        .set_creation_datetime(&created);
-    workbook.set_properties(&properties);
-    let sheet = workbook.add_worksheet();
-    sheet.set_name(sheet_name)?;
-    let header_format = Format::new()
-        .set_bold()
-        .set_text_wrap()
-        .set_background_color(0xD9E1F2)
-        .set_border(FormatBorder::Thin)
-        .set_align(FormatAlign::Top);
-    let cell = Format::new()
-        .set_text_wrap()
-        .set_border(FormatBorder::Thin)
-        .set_align(FormatAlign::Top);
-    let quoted = cell.clone().set_quote_prefix();
-    for (col, (title, width)) in header.iter().zip(widths).enumerate() {
-        let col = col as u16;
-        sheet.set_column_width(col, *width)?;
-        sheet.write_string_with_format(0, col, *title, &header_format)?;
+) -> std::io::Result<Vec<u8>> {
+    use crate::xlsx::{self as sheet_xml, style};
+
+    let last_row = u32::try_from(rows.len() + 1)
+        .ok()
+        .filter(|n| *n <= sheet_xml::MAX_ROWS)
+        .ok_or_else(|| std::io::Error::other("more rows than an Excel sheet holds"))?;
+    let filter = sheet_xml::range(header.len(), last_row);
+    let mut strings = sheet_xml::SharedStrings::default();
+    let mut sheet = String::with_capacity(4096 + rows.len() * header.len() * 32);
+    let widths = &widths[..widths.len().min(header.len())];
+    sheet_xml::sheet_head(&mut sheet, widths, true, Some(&filter));
+    sheet.push_str(r#"<row r="1">"#);
+    for (col, title) in header.iter().enumerate() {
+        let index = strings.get(title);
+        sheet_xml::shared_cell(&mut sheet, col, 1, style::BOXED_HEADER, index);
     }
-    for (r, row) in rows.iter().enumerate() {
-        for (col, value) in row.iter().enumerate() {
-            let format = if formula_like(value) { &quoted } else { &cell };
-            sheet.write_string_with_format(r as u32 + 1, col as u16, *value, format)?;
+    sheet.push_str("</row>");
+    for (row, cells) in (2..).zip(rows) {
+        let _ = write!(sheet, r#"<row r="{row}">"#);
+        for (col, value) in cells.iter().enumerate() {
+            if value.is_empty() {
+                sheet_xml::blank_cell(&mut sheet, col, row, style::BOXED);
+                continue;
+            }
+            let style = if formula_like(value) {
+                style::BOXED_QUOTED
+            } else {
+                style::BOXED
+            };
+            let index = strings.get(value);
+            sheet_xml::shared_cell(&mut sheet, col, row, style, index);
         }
+        sheet.push_str("</row>");
     }
-    sheet.set_freeze_panes(1, 0)?;
-    sheet.autofilter(
-        0,
-        0,
-        rows.len() as u32,
-        header.len().saturating_sub(1) as u16,
-    )?;
-    workbook.save_to_buffer()
+    sheet_xml::sheet_tail(&mut sheet, &filter);
+    let strings = strings.xml();
+
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::with_capacity(
+        (sheet.len() + strings.len()) / 3 + 4096,
+    )));
+    let sheets = [sheet_xml::SheetEntry {
+        name: sheet_name,
+        filter: &filter,
+    }];
+    sheet_xml::package_parts(&mut zip, title, "2000-01-01", &sheets)?;
+    sheet_xml::put(&mut zip, "xl/sharedStrings.xml", &strings)?;
+    sheet_xml::put(&mut zip, "xl/worksheets/sheet1.xml", &sheet)?;
+    Ok(zip.finish().map_err(sheet_xml::zip_error)?.into_inner())
 }
 
 #[cfg(test)]

@@ -438,7 +438,7 @@ pub fn csv(rows: &[Row], lang: Lang) -> Vec<u8> {
 }
 
 /// The matrix as an xlsx workbook: one sheet, every cell a string, header frozen and filterable.
-pub fn xlsx(rows: &[Row], lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+pub fn xlsx(rows: &[Row], lang: Lang) -> std::io::Result<Vec<u8>> {
     let table = table(rows, lang);
     let cells: Vec<Vec<&str>> = table
         .iter()

@@ -355,3 +355,191 @@ fn example_checklists_in_both_languages() {
         assert!(rows.iter().any(|r| r.contains(if lang == "ja" { "手動確認項目" } else { "Manual check" })));
     }
 }
+
+/// The checklist workbook as a package: every part well-formed XML with a content type, the
+/// hidden filter-database name Excel keeps for the autofilter, the bold header on its fill,
+/// borders, and the document title and date.
+#[test]
+fn xlsx_package_is_well_formed_with_the_filter_name_excel_expects() {
+    let Some(python) = python_with(&["openpyxl"]) else {
+        return;
+    };
+    let dir = TempDir::new("xlsx-package");
+    for (lang, sheet, title) in [
+        (
+            "en",
+            "Checklist",
+            "Security countermeasure checklist — hostile",
+        ),
+        (
+            "ja",
+            "チェックリスト",
+            "セキュリティ対策チェックリスト — hostile",
+        ),
+    ] {
+        let out = dir.path().join(format!("checklist-{lang}.xlsx"));
+        let r = checklist(
+            "hostile",
+            &["hostile-catalog"],
+            &[
+                "profile.toml",
+                "--lang",
+                lang,
+                "--format",
+                "xlsx",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(r.status, 0, "{}", r.stderr);
+        let package = crate::util::read_xlsx_package(&python, &out);
+        crate::util::assert_xlsx_package(&package);
+        assert_eq!(
+            package["parts"],
+            serde_json::json!([
+                "[Content_Types].xml",
+                "_rels/.rels",
+                "docProps/app.xml",
+                "docProps/core.xml",
+                "xl/_rels/workbook.xml.rels",
+                "xl/sharedStrings.xml",
+                "xl/styles.xml",
+                "xl/workbook.xml",
+                "xl/worksheets/sheet1.xml"
+            ])
+        );
+        assert_eq!(package["sheets"], serde_json::json!([sheet]));
+        assert_eq!(
+            package["names"][0]["ref"],
+            format!("'{sheet}'!$A$1:$H$7").as_str()
+        );
+        assert_eq!(package["filter"], "A1:H7");
+        assert_eq!(package["title"], title);
+        assert!(
+            package["created"]
+                .as_str()
+                .unwrap()
+                .starts_with("2000-01-01T00:00:00"),
+            "{}",
+            package["created"]
+        );
+        let rows = package["rows"].as_array().unwrap();
+        for cell in rows[0].as_array().unwrap() {
+            assert_eq!(cell["b"], true, "bold header {cell}");
+            assert_eq!(cell["fill"], "FFD9E1F2", "header fill {cell}");
+            assert_eq!(cell["border"], "thin");
+            assert_eq!(cell["wrap"], true);
+            assert_eq!(cell["valign"], "top");
+        }
+        for cell in rows[1..].iter().flat_map(|r| r.as_array().unwrap()) {
+            assert_eq!(cell["b"], false, "{cell}");
+            assert_eq!(cell["fill"], Value::Null, "{cell}");
+            // Empty cells (確認結果) keep their borders too.
+            assert_eq!(cell["border"], "thin", "{cell}");
+            assert_eq!(cell["wrap"], true, "{cell}");
+            assert_eq!(cell["valign"], "top", "{cell}");
+        }
+    }
+}
+
+/// Whether Excel would read text as a formula (the cells that need the quote prefix).
+fn formula_like(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// The table writer with hostile text everywhere: markup, quotes, control characters, a
+/// literal `_x0041_`, formula-like cells, a cell longer than Excel holds, a title and a sheet
+/// name Excel would refuse as they are.
+#[test]
+fn xlsx_table_keeps_hostile_text_inert_and_cuts_long_cells() {
+    use hardbase::report::checklist::xlsx_table;
+    let Some(python) = python_with(&["openpyxl"]) else {
+        return;
+    };
+    const NOTE: &str = " … (cut: longer than an Excel cell holds)";
+    let long = "長".repeat(40_000);
+    let title = "Audit <b>&amp; \"quoted\" 'single' \u{1b}[31mred\u{7}\ttab\nline\r _x0041_ end";
+    let header = ["Value", "Other", "Note"];
+    let rows: Vec<Vec<&str>> = vec![
+        vec![
+            "<script>alert(1)</script> & \"x\" 'y'",
+            "=HYPERLINK(\"http://example.invalid/x\",\"open me\")",
+            "",
+        ],
+        vec!["\u{1b}[31mred\u{0}", "_x0041_ literal _x00", "+1+1"],
+        vec!["tab\tand\nnewline", "\rcarriage", "@SUM(1,2)"],
+        vec![&long, "-2+3", "  padded  "],
+        vec!["😀 emoji", "\u{FFFE}\u{85}", "\tx_y"],
+    ];
+    let bytes = xlsx_table(title, "Bad/Name[1]:x?", &header, &[10.0, 40.0, 20.0], &rows).unwrap();
+    assert_eq!(
+        bytes,
+        xlsx_table(title, "Bad/Name[1]:x?", &header, &[10.0, 40.0, 20.0], &rows).unwrap(),
+        "the same table gives the same bytes"
+    );
+    let mut changed = rows.clone();
+    changed[0][2] = "x";
+    assert_ne!(
+        bytes,
+        xlsx_table(
+            title,
+            "Bad/Name[1]:x?",
+            &header,
+            &[10.0, 40.0, 20.0],
+            &changed
+        )
+        .unwrap()
+    );
+    let dir = TempDir::new("xlsx-hostile-table");
+    let path = dir.path().join("table.xlsx");
+    std::fs::write(&path, &bytes).unwrap();
+    let package = crate::util::read_xlsx_package(&python, &path);
+    crate::util::assert_xlsx_package(&package);
+
+    // The title as XML carries it: exact, but for the characters XML cannot hold at all,
+    // which stay visible in OOXML's `_xHHHH_` form.
+    assert_eq!(
+        package["title"],
+        "Audit <b>&amp; \"quoted\" 'single' _x001B_[31mred_x0007_\ttab\nline\r _x0041_ end"
+    );
+    assert_eq!(package["sheet_title"], "Bad_Name_1__x_");
+    assert_eq!(package["names"][0]["ref"], "'Bad_Name_1__x_'!$A$1:$C$6");
+    assert_eq!(package["filter"], "A1:C6");
+    assert_eq!(package["freeze"], "A2");
+
+    let read = package["rows"].as_array().unwrap();
+    assert_eq!(read.len(), rows.len() + 1);
+    for (cell, text) in read[0].as_array().unwrap().iter().zip(header) {
+        assert_eq!(cell["v"], text);
+        assert_eq!(
+            (&cell["b"], &cell["fill"]),
+            (&Value::Bool(true), &Value::from("FFD9E1F2"))
+        );
+    }
+    for (read_row, row) in read[1..].iter().zip(&rows) {
+        for (cell, text) in read_row.as_array().unwrap().iter().zip(row) {
+            assert_eq!(cell["b"], false);
+            assert_eq!(cell["border"], "thin", "{text:?}");
+            if text.is_empty() {
+                assert_eq!(cell["raw"], Value::Null);
+                continue;
+            }
+            assert_eq!(cell["t"], "s", "{text:?} is a string, never a formula");
+            assert_eq!(cell["q"], formula_like(text), "quote prefix of {text:?}");
+            let value = cell["v"].as_str().unwrap();
+            if text.chars().count() > 32_767 {
+                assert!(value.ends_with(NOTE), "cut with the note");
+                let kept = value.strip_suffix(NOTE).unwrap();
+                assert!(text.starts_with(kept));
+                let units = value.encode_utf16().count();
+                assert!((32_767 - 2..=32_767).contains(&units), "{units} characters");
+            } else {
+                assert_eq!(value, *text, "{cell}");
+            }
+        }
+    }
+    // Control characters are never raw in the XML: openpyxl reads their `_xHHHH_` form, and a
+    // literal `_x0041_` as written (it undoes the `_x005F_` escape, not the others).
+    assert_eq!(read[2][0]["raw"], "_x001B_[31mred_x0000_");
+    assert_eq!(read[2][1]["raw"], "_x0041_ literal _x00");
+}

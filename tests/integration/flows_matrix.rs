@@ -428,3 +428,71 @@ fn two_runs_are_byte_identical() {
         }
     }
 }
+
+/// The flow-matrix workbook as a package: every part well-formed XML with a content type, the
+/// hidden filter-database name over the autofilter, the bold header on its fill, the sheet and
+/// document titles; a purpose longer than a cell holds is cut with a note.
+#[test]
+fn the_workbook_is_a_well_formed_package() {
+    let Some(python) = python_with(&["openpyxl"]) else {
+        return;
+    };
+    let dir = TempDir::new("flows-package");
+    hostile_bank(&dir);
+    // The time flow's purpose, longer than an Excel cell holds.
+    let flows_toml = dir.path().join("baselines").join("flows.toml");
+    let text = std::fs::read_to_string(&flows_toml).unwrap();
+    let long = format!("=cmd|{}", "x".repeat(40_000));
+    let start = text.find("purpose = ").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    let text = format!(
+        "{}purpose = {{ en = {long:?}, ja = \"時刻同期\" }}{}",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::write(&flows_toml, text).unwrap();
+    let args = hostile_args(&dir);
+    for (lang, sheet, title) in [
+        ("en", "Flows", "Flow matrix"),
+        ("ja", "通信フロー", "通信フロー一覧"),
+    ] {
+        let path = dir.path().join(format!("package-{lang}.xlsx"));
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.extend_from_slice(&["--lang", lang, "--format", "xlsx", "-o"]);
+        all.push(path.to_str().unwrap());
+        let r = flows(&all);
+        assert_eq!(r.status, 0, "{}", r.stderr);
+        let package = crate::util::read_xlsx_package(&python, &path);
+        crate::util::assert_xlsx_package(&package);
+        assert_eq!(package["sheets"], serde_json::json!([sheet]));
+        assert_eq!(package["title"], title);
+        let rows = package["rows"].as_array().unwrap();
+        assert!(rows.len() > 2);
+        assert_eq!(
+            package["names"][0]["ref"],
+            format!("'{sheet}'!$A$1:$H${}", rows.len()).as_str()
+        );
+        for cell in rows[0].as_array().unwrap() {
+            assert_eq!(cell["b"], true, "{cell}");
+            assert_eq!(cell["fill"], "FFD9E1F2", "{cell}");
+        }
+        let time = rows
+            .iter()
+            .find(|r| r[3]["v"] == "123")
+            .expect("the time row");
+        if lang == "en" {
+            let purpose = time[5]["v"].as_str().unwrap();
+            assert!(purpose.starts_with("=cmd|xxx"), "{}", &purpose[..20]);
+            assert!(
+                purpose.ends_with(" … (cut: longer than an Excel cell holds)"),
+                "{}",
+                &purpose[purpose.len() - 60..]
+            );
+            assert!(purpose.chars().count() <= 32_767);
+            assert_eq!(time[5]["q"], true);
+            assert_eq!(time[5]["t"], "s");
+        } else {
+            assert_eq!(time[5]["v"], "時刻同期");
+        }
+    }
+}

@@ -241,3 +241,142 @@ pub fn assert_xlsx_cell_matches_csv(cell: &serde_json::Value, csv_cell: &str) {
         assert_eq!(cell["t"], "s", "{value:?} is a string, never a formula");
     }
 }
+
+/// Reads an xlsx package back with Python: every zip entry parsed as XML by `xml.dom.minidom`
+/// (the script fails on the first part that is not well-formed), the sheets and defined names
+/// of `xl/workbook.xml`, each sheet's autofilter range, the parts `[Content_Types].xml` gives a
+/// type, and, through openpyxl, the document properties and the first sheet's cells with their
+/// style. `v` is a string cell's text as the sheet's XML holds it with OOXML's `_xHHHH_`
+/// escapes decoded (openpyxl leaves control characters in that form), `raw` what openpyxl
+/// reads.
+const XLSX_PACKAGE_READER: &str = r#"
+import json, re, sys, zipfile
+import xml.etree.ElementTree as ET
+from xml.dom import minidom
+import openpyxl
+
+M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+T = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+path = sys.argv[1]
+parts = {}
+with zipfile.ZipFile(path) as z:
+    for info in z.infolist():
+        data = z.read(info.filename)
+        minidom.parseString(data)
+        parts[info.filename] = data
+book = ET.fromstring(parts["xl/workbook.xml"])
+sheets = [s.get("name") for s in book.iter(M + "sheet")]
+names = [{"name": d.get("name"), "sheet": d.get("localSheetId"), "hidden": d.get("hidden"), "ref": d.text} for d in book.iter(M + "definedName")]
+filters = []
+for i in range(len(sheets)):
+    f = ET.fromstring(parts["xl/worksheets/sheet%d.xml" % (i + 1)]).find(M + "autoFilter")
+    filters.append(None if f is None else f.get("ref"))
+types = ET.fromstring(parts["[Content_Types].xml"])
+typed = [o.get("PartName").lstrip("/") for o in types.iter(T + "Override")]
+defaults = [d.get("Extension") for d in types.iter(T + "Default")]
+def decode(text):
+    return re.sub("_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
+def joined(node):
+    return decode("".join(t.text or "" for t in node.iter(M + "t")))
+shared = []
+if "xl/sharedStrings.xml" in parts:
+    shared = [joined(si) for si in ET.fromstring(parts["xl/sharedStrings.xml"]).iter(M + "si")]
+texts = {}
+for c in ET.fromstring(parts["xl/worksheets/sheet1.xml"]).iter(M + "c"):
+    if c.get("t") == "s":
+        texts[c.get("r")] = shared[int(c.find(M + "v").text)]
+    elif c.get("t") == "inlineStr":
+        texts[c.get("r")] = joined(c)
+wb = openpyxl.load_workbook(path)
+ws = wb.worksheets[0]
+def cell(c):
+    raw = c.value
+    return {
+        "v": texts.get(c.coordinate, raw),
+        "raw": raw,
+        "t": c.data_type,
+        "q": bool(c.quotePrefix),
+        "b": bool(c.font.b),
+        "fill": c.fill.fgColor.rgb if c.fill.fill_type == "solid" else None,
+        "border": c.border.left.style,
+        "wrap": bool(c.alignment.wrap_text),
+        "valign": c.alignment.vertical,
+    }
+print(json.dumps({
+    "parts": sorted(parts),
+    "typed": typed,
+    "defaults": defaults,
+    "sheets": sheets,
+    "names": names,
+    "filters": filters,
+    "title": wb.properties.title,
+    "created": wb.properties.created.isoformat() if wb.properties.created else None,
+    "sheet_title": ws.title,
+    "freeze": ws.freeze_panes,
+    "filter": ws.auto_filter.ref,
+    "rows": [[cell(c) for c in row] for row in ws.iter_rows()],
+}))
+"#;
+
+/// An xlsx package as [`XLSX_PACKAGE_READER`] reads it.
+pub fn read_xlsx_package(python: &Path, path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&run_python(python, XLSX_PACKAGE_READER, [path])).unwrap()
+}
+
+/// Asserts what every workbook hardbase writes holds: each part (relationships aside) typed
+/// in `[Content_Types].xml` and each typed part present, and for each sheet the hidden `_xlnm._FilterDatabase` name local to
+/// it whose absolute range is the sheet's autofilter.
+pub fn assert_xlsx_package(package: &serde_json::Value) {
+    let typed: Vec<&str> = package["typed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    for part in package["parts"].as_array().unwrap() {
+        let part = part.as_str().unwrap();
+        assert!(
+            part == "[Content_Types].xml" || part.ends_with(".rels") || typed.contains(&part),
+            "{part} has no content type: {typed:?}"
+        );
+    }
+    for part in &typed {
+        assert!(
+            package["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == part),
+            "{part} is typed but missing"
+        );
+    }
+    let sheets = package["sheets"].as_array().unwrap();
+    let names = package["names"].as_array().unwrap();
+    assert_eq!(names.len(), sheets.len(), "{names:?}");
+    for (i, (sheet, filter)) in sheets
+        .iter()
+        .zip(package["filters"].as_array().unwrap())
+        .enumerate()
+    {
+        let filter = filter.as_str().expect("every sheet has an autofilter");
+        let name = names
+            .iter()
+            .find(|n| n["sheet"] == i.to_string().as_str())
+            .unwrap_or_else(|| panic!("no defined name for sheet {i}: {names:?}"));
+        assert_eq!(name["name"], "_xlnm._FilterDatabase");
+        assert_eq!(name["hidden"], "1");
+        let absolute: Vec<String> = filter
+            .split(':')
+            .map(|corner| {
+                let digits = corner.find(|c: char| c.is_ascii_digit()).unwrap();
+                format!("${}${}", &corner[..digits], &corner[digits..])
+            })
+            .collect();
+        let quoted = format!(
+            "'{}'!{}",
+            sheet.as_str().unwrap().replace('\'', "''"),
+            absolute.join(":")
+        );
+        assert_eq!(name["ref"], quoted.as_str(), "sheet {sheet}");
+    }
+}
