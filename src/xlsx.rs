@@ -5,8 +5,9 @@
 //! A package is the minimal SpreadsheetML one: `[Content_Types].xml`, the package and workbook
 //! relationships, `docProps/core.xml` and `app.xml`, `xl/workbook.xml` (with the hidden
 //! `_xlnm._FilterDatabase` name of each sheet's autofilter), `xl/styles.xml` (one fixed style
-//! sheet, [`STYLES`]), `xl/sharedStrings.xml` and one `xl/worksheets/sheetN.xml` per sheet. Every entry has a fixed timestamp and no part holds a
-//! clock time, so the same content gives the same bytes.
+//! sheet, [`STYLES`]), `xl/sharedStrings.xml` and one `xl/worksheets/sheetN.xml` per sheet.
+//! Every entry has a fixed timestamp and no part holds a clock time, so the same content gives
+//! the same bytes.
 //!
 //! Cell text is hostile input. [`cell_text`] writes markup characters as entities, characters
 //! XML 1.0 cannot carry in OOXML's `_xHHHH_` form (and a literal `_xHHHH_` as `_x005F_xHHHH_`,
