@@ -269,9 +269,7 @@ fn registry(r: &Registry, w: &WindowsState) -> Outcome {
                 && v.name.eq_ignore_ascii_case(&r.value)
         })
     } else {
-        w.registry_index
-            .get(&crate::snapshot::windows::registry_key(&r.key, &r.value))
-            .and_then(|i| values.get(*i))
+        crate::snapshot::windows::find_registry(values, &w.registry_index, &r.key, &r.value)
     };
     let Some(v) = found else {
         return Outcome::new(Status::NotCollected, None).note(format!(
@@ -566,7 +564,7 @@ fn service(s: &Service, w: &WindowsState) -> Outcome {
             Outcome::missing().note(format!("{} is not installed", s.name))
         };
     };
-    let mode = have.start_mode.as_str();
+    let mode: &str = &have.start_mode;
     let actual = match (mode, have.delayed_auto_start) {
         ("Auto", Some(true)) => "Auto (delayed)".to_string(),
         _ => mode.to_string(),
