@@ -111,6 +111,10 @@ pub struct LinuxState {
     pub modules_blacklisted: Option<BTreeSet<String>>,
     /// `auditctl -l`: rules as auditctl prints them.
     pub audit_rules: Option<Vec<String>>,
+    /// `audit_rules` by canonical text (the first of equal rules), built when auditctl-l.txt
+    /// is parsed; empty when the state was made otherwise.
+    #[serde(skip)]
+    pub audit_rule_index: std::collections::HashMap<String, usize>,
     /// `auditctl -s`: the `enabled` flag (0, 1, 2).
     pub audit_enabled: Option<u32>,
     /// usbguard's rules file (or `usbguard list-rules`), one rule per entry.

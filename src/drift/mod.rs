@@ -986,10 +986,13 @@ fn audit_rule(rule: &str, linux: &LinuxState) -> Outcome {
         return Outcome::new(Status::NotCollected, None)
             .note("a control option, not a rule: `auditctl -l` does not show it");
     };
-    match live
-        .iter()
-        .find(|l| audit_rule_canonical(l).as_ref() == Some(&want))
-    {
+    let found = if linux.audit_rule_index.is_empty() {
+        live.iter()
+            .find(|l| audit_rule_canonical(l).as_ref() == Some(&want))
+    } else {
+        linux.audit_rule_index.get(&want).and_then(|i| live.get(*i))
+    };
+    match found {
         Some(found) => Outcome::compliant(found.clone()),
         None => Outcome::missing().note("`auditctl -l` does not list this rule"),
     }

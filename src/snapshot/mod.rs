@@ -142,7 +142,9 @@ fn recycle(buffers: impl Iterator<Item = Vec<u8>>) {
 }
 
 fn read(dir: &Path, name: &str) -> Result<Vec<u8>, SnapshotError> {
-    let mut buffer = SPARE.with(|spare| spare.borrow_mut().pop()).unwrap_or_default();
+    let mut buffer = SPARE
+        .with(|spare| spare.borrow_mut().pop())
+        .unwrap_or_default();
     buffer.clear();
     let result = std::fs::File::open(dir.join(name))
         .and_then(|mut file| std::io::Read::read_to_end(&mut file, &mut buffer));

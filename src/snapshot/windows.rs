@@ -253,10 +253,7 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
                     ServiceFact {
                         name: s.name.owned(),
                         start_mode: s.start_mode.known(START_MODES),
-                        state: s
-                            .state
-                            .map(|t| t.known(SERVICE_STATES))
-                            .unwrap_or_default(),
+                        state: s.state.map(|t| t.known(SERVICE_STATES)).unwrap_or_default(),
                         delayed_auto_start: s.delayed_auto_start,
                     },
                 ));
@@ -437,15 +434,19 @@ fn json_error(file: &str, e: serde_json::Error) -> SnapshotError {
     error(file, e.line(), format!("{what}: {e}"))
 }
 
+/// Valid UTF-8 is checked once for the whole file rather than string by string; a file that
+/// is not UTF-8 is read byte by byte, which names the line of the first bad string.
 fn json_value<'a, T: Deserialize<'a>>(file: &str, bytes: &'a [u8]) -> Result<T, SnapshotError> {
-    serde_json::from_slice(strip_bom(bytes)).map_err(|e| json_error(file, e))
+    let bytes = strip_bom(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
+    .map_err(|e| json_error(file, e))
 }
 
 /// A JSON list as 5.1 writes it: an array, one object, `null`, or `{"value": [...], "Count": n}`.
-fn json_list<'a, T: Deserialize<'a>>(
-    file: &str,
-    bytes: &'a [u8],
-) -> Result<Vec<T>, SnapshotError> {
+fn json_list<'a, T: Deserialize<'a>>(file: &str, bytes: &'a [u8]) -> Result<Vec<T>, SnapshotError> {
     json_value::<PsList<T>>(file, bytes).map(|l| l.0)
 }
 
@@ -455,13 +456,22 @@ fn json_each<'a, T: Deserialize<'a>>(
     bytes: &'a [u8],
     mut each: impl FnMut(T),
 ) -> Result<(), SnapshotError> {
-    let mut de = serde_json::Deserializer::from_slice(strip_bom(bytes));
-    ListSeed {
-        each: &mut each,
-        item: std::marker::PhantomData,
+    fn read<'a, R: serde_json::de::Read<'a>, T: Deserialize<'a>>(
+        mut de: serde_json::Deserializer<R>,
+        each: &mut impl FnMut(T),
+    ) -> Result<(), serde_json::Error> {
+        ListSeed {
+            each,
+            item: std::marker::PhantomData,
+        }
+        .deserialize(&mut de)?;
+        de.end()
     }
-    .deserialize(&mut de)
-    .and_then(|()| de.end())
+    let bytes = strip_bom(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => read(serde_json::Deserializer::from_str(text), &mut each),
+        Err(_) => read(serde_json::Deserializer::from_slice(bytes), &mut each),
+    }
     .map_err(|e| json_error(file, e))
 }
 
