@@ -230,8 +230,20 @@ fn kind_number(t: RegType) -> i32 {
     }
 }
 
+/// `DATA (KIND)`, the data items joined by spaces.
 fn value_text(v: &RegistryValueFact) -> String {
-    format!("{} ({})", v.data.join(" "), v.kind_name)
+    let data: usize = v.data.iter().map(|d| d.len() + 1).sum();
+    let mut out = String::with_capacity(data + v.kind_name.len() + 3);
+    for (i, d) in v.data.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(d);
+    }
+    out.push_str(" (");
+    out.push_str(&v.kind_name);
+    out.push(')');
+    out
 }
 
 fn data_equal(t: RegType, want: &RegData, have: &RegistryValueFact) -> bool {

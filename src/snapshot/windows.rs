@@ -81,7 +81,7 @@ impl Hasher for HashedKey {
     }
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
-            self.0 = (self.0 << 8 | self.0 >> 56) ^ u64::from(*b);
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
         }
     }
     fn write_u64(&mut self, n: u64) {
@@ -192,7 +192,6 @@ const STORE_SOURCES: &[&str] = &[
 ];
 
 /// Parses one file of the contract into `state`.
-
 pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), SnapshotError> {
     match name {
         "secedit.inf" => parse_secedit(bytes, state),
