@@ -6,6 +6,7 @@
 //! an `Option`: `None` means "not collected", which drift reports as `not-collected` — never
 //! as compliant.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -110,6 +111,10 @@ pub struct LinuxState {
     pub modules_blacklisted: Option<BTreeSet<String>>,
     /// `auditctl -l`: rules as auditctl prints them.
     pub audit_rules: Option<Vec<String>>,
+    /// `audit_rules` by canonical text (the first of equal rules), built when auditctl-l.txt
+    /// is parsed; empty when the state was made otherwise.
+    #[serde(skip)]
+    pub audit_rule_index: std::collections::HashMap<String, usize>,
     /// `auditctl -s`: the `enabled` flag (0, 1, 2).
     pub audit_enabled: Option<u32>,
     /// usbguard's rules file (or `usbguard list-rules`), one rule per entry.
@@ -133,7 +138,7 @@ pub struct LinuxState {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RegistryValueFact {
     /// `HKLM` (the collector reads machine policy only).
-    pub hive: String,
+    pub hive: Cow<'static, str>,
     pub key: String,
     /// The value name (empty for the key's default value).
     pub name: String,
@@ -141,7 +146,7 @@ pub struct RegistryValueFact {
     /// `RegistryValueKind` as a number (1 String, 2 ExpandString, 3 Binary, 4 DWord,
     /// 7 MultiString, 11 QWord) and as its name.
     pub kind: i32,
-    pub kind_name: String,
+    pub kind_name: Cow<'static, str>,
     /// The data as text: numbers unsigned decimal, strings as they are, one item per string of
     /// a multi-string, binary as upper-case hex.
     pub data: Vec<String>,
@@ -150,7 +155,7 @@ pub struct RegistryValueFact {
 /// A registry key read as a whole (the keys a profile replaces with `**delvals.`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RegistryKeyFact {
-    pub hive: String,
+    pub hive: Cow<'static, str>,
     pub key: String,
     pub present: bool,
     pub values: Vec<RegistryValueFact>,
@@ -189,7 +194,7 @@ pub struct FirewallRuleFact {
     pub action: u32,
     /// Bitmask: 0 any, 1 domain, 2 private, 4 public.
     pub profiles: u32,
-    pub store_source: String,
+    pub store_source: Cow<'static, str>,
     pub protocol: Option<String>,
     pub local_ports: Option<Vec<String>>,
     pub remote_ports: Option<Vec<String>>,
@@ -204,8 +209,8 @@ pub struct FirewallRuleFact {
 pub struct ServiceFact {
     pub name: String,
     /// `Boot`, `System`, `Auto`, `Manual` or `Disabled` (WMI's words, not localized).
-    pub start_mode: String,
-    pub state: String,
+    pub start_mode: Cow<'static, str>,
+    pub state: Cow<'static, str>,
     /// `None` where Windows does not report it.
     pub delayed_auto_start: Option<bool>,
 }
@@ -419,10 +424,11 @@ pub struct WindowsState {
     pub audit: Option<BTreeMap<String, u8>>,
     /// The registry values the profile governs.
     pub registry: Option<Vec<RegistryValueFact>>,
-    /// `registry`'s HKLM entries by lower-cased `key\\name` (the first of equal names), built
-    /// when registry.json is parsed; empty when the state was made otherwise.
+    /// `registry`'s HKLM entries by the hash of their lower-cased `key\\name` (the first of
+    /// equal hashes, see [`crate::snapshot::windows::find_registry`]), built when registry.json
+    /// is parsed; empty when the state was made otherwise.
     #[serde(skip)]
-    pub registry_index: std::collections::HashMap<String, usize>,
+    pub registry_index: crate::snapshot::windows::RegistryIndex,
     /// The registry keys the profile replaces as a whole.
     pub registry_keys: Option<Vec<RegistryKeyFact>>,
     pub firewall_profiles: Option<Vec<FirewallProfileFact>>,

@@ -312,8 +312,7 @@ fn audit_one(plan: &Plan<'_>, control_index: &HashMap<&str, usize>, entry: &Entr
         ));
         return host;
     }
-    let report = crate::drift::diff_prepared(state, &plan.prepared[profile], &live);
-    drop(live);
+    let report = crate::drift::diff_findings(state, &plan.prepared[profile], live);
     condense(&mut host, &report, plan.sources, control_index);
     host
 }

@@ -324,6 +324,59 @@ pub fn diff(state: &DesiredState, live: &LiveState) -> DriftReport {
 
 /// Compares a resolved profile, prepared by [`prepare`], with a snapshot.
 pub fn diff_prepared(state: &DesiredState, prepared: &Prepared, live: &LiveState) -> DriftReport {
+    let (controls, unexpected) = compare_all(state, prepared, live, Detail::Full);
+    let file_diffs = match prepared.rendered.as_ref() {
+        Some(r) => network::acl_diffs(state, r, live),
+        None => files::file_diffs(state, prepared.template.as_ref(), live),
+    };
+    report(state, live.info.clone(), controls, unexpected, file_diffs)
+}
+
+/// Compares like [`diff_prepared`] for a fleet audit, which counts the compliant settings and
+/// shows only the findings: a compliant setting's result holds its status, kind and origin
+/// only (empty control, target and expected texts, no actual value, note or params), and no
+/// file diffs are made.
+pub fn diff_findings(state: &DesiredState, prepared: &Prepared, live: LiveState) -> DriftReport {
+    let (controls, unexpected) = compare_all(state, prepared, &live, Detail::Findings);
+    report(state, live.info, controls, unexpected, Vec::new())
+}
+
+/// How much of a setting's result [`compare_all`] keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// Every field of every result.
+    Full,
+    /// Every field of results that are not compliant; only status, kind and origin of the
+    /// compliant ones.
+    Findings,
+}
+
+fn report(
+    state: &DesiredState,
+    snapshot: SnapshotInfo,
+    controls: Vec<ControlResult>,
+    unexpected: Vec<Unexpected>,
+    file_diffs: Vec<FileDiff>,
+) -> DriftReport {
+    DriftReport {
+        profile: state.profile.name.clone(),
+        platform: state.profile.platform.id,
+        family: state.profile.platform.family,
+        evaluated_at: state.evaluated_at,
+        snapshot,
+        controls,
+        unexpected,
+        file_diffs,
+    }
+}
+
+/// Every control's result, worst first, and what is on the machine but in no profile.
+fn compare_all(
+    state: &DesiredState,
+    prepared: &Prepared,
+    live: &LiveState,
+    detail: Detail,
+) -> (Vec<ControlResult>, Vec<Unexpected>) {
     let family = state.profile.platform.family;
     let linux = &live.linux;
     let windows = &live.windows;
@@ -350,6 +403,7 @@ pub fn diff_prepared(state: &DesiredState, prepared: &Prepared, live: &LiveState
                         &prepared.expected[i],
                         live,
                         rendered,
+                        detail,
                     )
                 })
                 .collect(),
@@ -374,20 +428,7 @@ pub fn diff_prepared(state: &DesiredState, prepared: &Prepared, live: &LiveState
             .map(|r| network::unexpected(state, r, &live.network))
             .unwrap_or_default(),
     };
-    let file_diffs = match rendered {
-        Some(r) => network::acl_diffs(state, r, live),
-        None => files::file_diffs(state, prepared.template.as_ref(), live),
-    };
-    DriftReport {
-        profile: state.profile.name.clone(),
-        platform: state.profile.platform.id,
-        family,
-        evaluated_at: state.evaluated_at,
-        snapshot: live.info.clone(),
-        controls,
-        unexpected,
-        file_diffs,
-    }
+    (controls, unexpected)
 }
 
 /// A control's status: the worst of its settings, except that a manual control is `manual`, an
@@ -496,6 +537,7 @@ fn compare(
     expected: &str,
     live: &LiveState,
     rendered: Option<&network::Rendered>,
+    detail: Detail,
 ) -> SettingResult {
     let outcome = match (family, rendered) {
         (Family::Linux, _) => compare_linux(&s.kind, &live.linux),
@@ -507,9 +549,25 @@ fn compare(
         Outcome::new(Status::NotCollected, None)
             .note("hardbase has no collector for this setting kind yet")
     });
+    let kind = s.kind.kind_name();
+    // The usbguard results are compared again by their target once every rule is known.
+    if detail == Detail::Findings && outcome.status == Status::Compliant && kind != "usbguard_rule"
+    {
+        return SettingResult {
+            control: String::new(),
+            kind,
+            target: String::new(),
+            status: outcome.status,
+            expected: String::new(),
+            actual: None,
+            note: None,
+            origin: s.origin,
+            params: Vec::new(),
+        };
+    }
     SettingResult {
         control: s.control.clone(),
-        kind: s.kind.kind_name(),
+        kind,
         target: s.target.clone(),
         status: outcome.status,
         expected: expected.to_string(),
@@ -928,10 +986,13 @@ fn audit_rule(rule: &str, linux: &LinuxState) -> Outcome {
         return Outcome::new(Status::NotCollected, None)
             .note("a control option, not a rule: `auditctl -l` does not show it");
     };
-    match live
-        .iter()
-        .find(|l| audit_rule_canonical(l).as_ref() == Some(&want))
-    {
+    let found = if linux.audit_rule_index.is_empty() {
+        live.iter()
+            .find(|l| audit_rule_canonical(l).as_ref() == Some(&want))
+    } else {
+        linux.audit_rule_index.get(&want).and_then(|i| live.get(*i))
+    };
+    match found {
         Some(found) => Outcome::compliant(found.clone()),
         None => Outcome::missing().note("`auditctl -l` does not list this rule"),
     }

@@ -230,8 +230,20 @@ fn kind_number(t: RegType) -> i32 {
     }
 }
 
+/// `DATA (KIND)`, the data items joined by spaces.
 fn value_text(v: &RegistryValueFact) -> String {
-    format!("{} ({})", v.data.join(" "), v.kind_name)
+    let data: usize = v.data.iter().map(|d| d.len() + 1).sum();
+    let mut out = String::with_capacity(data + v.kind_name.len() + 3);
+    for (i, d) in v.data.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(d);
+    }
+    out.push_str(" (");
+    out.push_str(&v.kind_name);
+    out.push(')');
+    out
 }
 
 fn data_equal(t: RegType, want: &RegData, have: &RegistryValueFact) -> bool {
@@ -269,9 +281,7 @@ fn registry(r: &Registry, w: &WindowsState) -> Outcome {
                 && v.name.eq_ignore_ascii_case(&r.value)
         })
     } else {
-        w.registry_index
-            .get(&crate::snapshot::windows::registry_key(&r.key, &r.value))
-            .and_then(|i| values.get(*i))
+        crate::snapshot::windows::find_registry(values, &w.registry_index, &r.key, &r.value)
     };
     let Some(v) = found else {
         return Outcome::new(Status::NotCollected, None).note(format!(
@@ -566,7 +576,7 @@ fn service(s: &Service, w: &WindowsState) -> Outcome {
             Outcome::missing().note(format!("{} is not installed", s.name))
         };
     };
-    let mode = have.start_mode.as_str();
+    let mode: &str = &have.start_mode;
     let actual = match (mode, have.delayed_auto_start) {
         ("Auto", Some(true)) => "Auto (delayed)".to_string(),
         _ => mode.to_string(),

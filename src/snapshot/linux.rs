@@ -48,7 +48,17 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut LinuxState) -> Result<(), Sna
             state.modules_disabled = Some(disabled);
             state.modules_blacklisted = Some(blacklisted);
         }
-        "auditctl-l.txt" => state.audit_rules = Some(auditctl_rules(bytes)?),
+        "auditctl-l.txt" => {
+            let rules = auditctl_rules(bytes)?;
+            let mut index = std::collections::HashMap::with_capacity(rules.len());
+            for (i, rule) in rules.iter().enumerate() {
+                if let Some(canonical) = crate::drift::audit_rule_canonical(rule) {
+                    index.entry(canonical).or_insert(i);
+                }
+            }
+            state.audit_rule_index = index;
+            state.audit_rules = Some(rules);
+        }
         "auditctl-s.txt" => state.audit_enabled = Some(auditctl_status(bytes)?),
         "usbguard-rules.conf" => state.usbguard_rules = Some(usbguard_rules(bytes)?),
         "packages.txt" => state.packages = Some(packages(bytes)?),

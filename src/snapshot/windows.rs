@@ -10,9 +10,11 @@
 //! (a missing field, a string where a number belongs, a truncated file) is an error naming the
 //! file and line.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hasher;
 
-use serde::de::DeserializeOwned;
+use serde::de::DeserializeSeed;
 use serde::Deserialize;
 
 use super::{error, SnapshotError};
@@ -41,28 +43,155 @@ pub const FILES: &[&str] = &[
     "lockdown.json",
 ];
 
-/// Parses one file of the contract into `state`.
-/// The lookup key of a registry value: `key\\name` in lower case (Windows compares both
-/// without case).
-pub fn registry_key(key: &str, name: &str) -> String {
-    let mut out = String::with_capacity(key.len() + name.len() + 1);
-    out.push_str(key);
-    out.push('\\');
-    out.push_str(name);
-    out.make_ascii_lowercase();
-    out
+/// The lookup hash of a registry value: of `key\\name` in lower case (Windows compares both
+/// without case). Equal hashes are confirmed with [`same_registry_path`].
+pub fn registry_hash(key: &str, name: &str) -> u64 {
+    // FNV-1a over the lower-cased bytes, then a final mix so every bit depends on the input.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes().chain(*b"\\").chain(name.bytes()) {
+        h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h
 }
 
-fn registry_index(facts: &[RegistryValueFact]) -> std::collections::HashMap<String, usize> {
-    let mut index = std::collections::HashMap::with_capacity(facts.len());
+/// Whether `key\\name` of a value equals the wanted `key\\name`, without ASCII case.
+fn same_registry_path(v: &RegistryValueFact, key: &str, name: &str) -> bool {
+    if v.key.len() == key.len() {
+        return v.key.eq_ignore_ascii_case(key) && v.name.eq_ignore_ascii_case(name);
+    }
+    let have = v.key.bytes().chain(*b"\\").chain(v.name.bytes());
+    let want = key.bytes().chain(*b"\\").chain(name.bytes());
+    v.key.len() + v.name.len() == key.len() + name.len()
+        && have.zip(want).all(|(a, b)| a.eq_ignore_ascii_case(&b))
+}
+
+/// The index of [`WindowsState::registry_index`]: its keys are already hashes.
+pub type RegistryIndex = HashMap<u64, usize, std::hash::BuildHasherDefault<HashedKey>>;
+
+/// A hasher for keys that are hashes themselves.
+#[derive(Default)]
+pub struct HashedKey(u64);
+
+impl Hasher for HashedKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+fn registry_index(facts: &[RegistryValueFact]) -> RegistryIndex {
+    let mut index = RegistryIndex::with_capacity_and_hasher(facts.len(), Default::default());
     for (i, v) in facts.iter().enumerate() {
         if v.hive.eq_ignore_ascii_case("HKLM") {
-            index.entry(registry_key(&v.key, &v.name)).or_insert(i);
+            index.entry(registry_hash(&v.key, &v.name)).or_insert(i);
         }
     }
     index
 }
 
+/// The first HKLM value of `values` whose `key\\name` equals `key\\name` without ASCII case,
+/// found through `index` (built by [`parse`] from the same values).
+pub fn find_registry<'a>(
+    values: &'a [RegistryValueFact],
+    index: &RegistryIndex,
+    key: &str,
+    name: &str,
+) -> Option<&'a RegistryValueFact> {
+    let matches = |v: &RegistryValueFact| {
+        v.hive.eq_ignore_ascii_case("HKLM") && same_registry_path(v, key, name)
+    };
+    let i = *index.get(&registry_hash(key, name))?;
+    match values.get(i) {
+        Some(v) if matches(v) => Some(v),
+        // Another path with the same hash: look through all of them.
+        _ => values.iter().find(|v| matches(v)),
+    }
+}
+
+/// A text field read without a copy where the JSON string has no escapes.
+#[derive(Debug, Default)]
+struct Str<'a>(Cow<'a, str>);
+
+impl Str<'_> {
+    fn owned(self) -> String {
+        self.0.into_owned()
+    }
+
+    /// The text as one of the `known` words when it is one (no allocation), else a copy.
+    fn known(self, known: &[&'static str]) -> Cow<'static, str> {
+        match known.iter().find(|k| **k == self.0) {
+            Some(k) => Cow::Borrowed(k),
+            None => Cow::Owned(self.0.into_owned()),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_string(Visitor)
+    }
+}
+
+/// The words the collector's sources write for a closed set of values, kept without a copy.
+const HIVES: &[&str] = &["HKLM"];
+const KIND_NAMES: &[&str] = &[
+    "String",
+    "ExpandString",
+    "Binary",
+    "DWord",
+    "MultiString",
+    "QWord",
+    "Unknown",
+    "None",
+    "",
+];
+const START_MODES: &[&str] = &["Boot", "System", "Auto", "Manual", "Disabled"];
+const SERVICE_STATES: &[&str] = &[
+    "Running",
+    "Stopped",
+    "Start Pending",
+    "Stop Pending",
+    "Continue Pending",
+    "Pause Pending",
+    "Paused",
+    "Unknown",
+];
+const STORE_SOURCES: &[&str] = &[
+    "PersistentStore",
+    "GroupPolicy (LGPO)",
+    "GroupPolicy",
+    "Local",
+    "Dynamic",
+    "",
+];
+
+/// Parses one file of the contract into `state`.
 pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), SnapshotError> {
     match name {
         "secedit.inf" => parse_secedit(bytes, state),
@@ -71,9 +200,8 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
             Ok(())
         }
         "registry.json" => {
-            let rows: Vec<RegistryValueRow> = json_list(name, bytes)?;
-            let facts: Vec<RegistryValueFact> =
-                rows.into_iter().map(RegistryValueRow::fact).collect();
+            let mut facts: Vec<RegistryValueFact> = Vec::new();
+            json_each(name, bytes, |row: RegistryValueRow| facts.push(row.fact()))?;
             state.registry_index = registry_index(&facts);
             state.registry = Some(facts);
             Ok(())
@@ -83,7 +211,7 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
             state.registry_keys = Some(
                 rows.into_iter()
                     .map(|k| RegistryKeyFact {
-                        hive: k.hive,
+                        hive: k.hive.known(HIVES),
                         key: k.key,
                         present: k.present,
                         values: k.values.0.into_iter().map(RegistryValueRow::fact).collect(),
@@ -111,27 +239,25 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
             Ok(())
         }
         "firewall-rules.json" => {
-            let rows: Vec<FirewallRuleRow> = json_list(name, bytes)?;
-            state.firewall_rules = Some(rows.into_iter().map(FirewallRuleRow::fact).collect());
+            let mut rules = Vec::new();
+            json_each(name, bytes, |row: FirewallRuleRow| rules.push(row.fact()))?;
+            state.firewall_rules = Some(rules);
             Ok(())
         }
         "services.json" => {
-            let rows: Vec<ServiceRow> = json_list(name, bytes)?;
-            state.services = Some(
-                rows.into_iter()
-                    .map(|s| {
-                        (
-                            s.name.to_ascii_lowercase(),
-                            ServiceFact {
-                                name: s.name,
-                                start_mode: s.start_mode,
-                                state: s.state.unwrap_or_default(),
-                                delayed_auto_start: s.delayed_auto_start,
-                            },
-                        )
-                    })
-                    .collect(),
-            );
+            let mut services = Vec::new();
+            json_each(name, bytes, |s: ServiceRow| {
+                services.push((
+                    s.name.0.to_ascii_lowercase(),
+                    ServiceFact {
+                        name: s.name.owned(),
+                        start_mode: s.start_mode.known(START_MODES),
+                        state: s.state.map(|t| t.known(SERVICE_STATES)).unwrap_or_default(),
+                        delayed_auto_start: s.delayed_auto_start,
+                    },
+                ));
+            })?;
+            state.services = Some(services.into_iter().collect());
             Ok(())
         }
         "group-members.json" => {
@@ -141,13 +267,13 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
                     .0
                     .into_iter()
                     .map(|g| LocalGroupFact {
-                        sid: g.sid.to_ascii_uppercase(),
+                        sid: g.sid.0.to_ascii_uppercase(),
                         name: g.name.unwrap_or_default(),
                         members: g
                             .members
                             .0
                             .into_iter()
-                            .map(|m| m.sid.to_ascii_uppercase())
+                            .map(|m| m.sid.0.to_ascii_uppercase())
                             .collect(),
                     })
                     .collect(),
@@ -157,7 +283,7 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
                     .0
                     .into_iter()
                     .map(|u| LocalUserFact {
-                        sid: u.sid.to_ascii_uppercase(),
+                        sid: u.sid.0.to_ascii_uppercase(),
                         name: u.name,
                         disabled: u.disabled.unwrap_or(false),
                     })
@@ -170,7 +296,7 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
             let mut listening: Vec<Listener> = rows
                 .into_iter()
                 .map(|l| Listener {
-                    protocol: l.protocol.to_ascii_lowercase(),
+                    protocol: l.protocol.0.to_ascii_lowercase(),
                     address: l.address,
                     port: l.port,
                     process: l.process.filter(|p| !p.is_empty()),
@@ -187,7 +313,7 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
                 rows.into_iter()
                     .map(|f| {
                         (
-                            f.feature_name.to_ascii_lowercase(),
+                            f.feature_name.0.to_ascii_lowercase(),
                             FeatureFact {
                                 state: f.state,
                                 state_name: f.state_name.filter(|s| !s.is_empty()),
@@ -296,22 +422,56 @@ fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
-fn json_value<T: DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T, SnapshotError> {
-    serde_json::from_slice(strip_bom(bytes)).map_err(|e| {
-        let what = if e.is_eof() {
-            "truncated JSON"
-        } else if e.is_syntax() {
-            "not valid JSON"
-        } else {
-            "unexpected JSON"
-        };
-        error(file, e.line(), format!("{what}: {e}"))
-    })
+fn json_error(file: &str, e: serde_json::Error) -> SnapshotError {
+    let what = if e.is_eof() {
+        "truncated JSON"
+    } else if e.is_syntax() {
+        "not valid JSON"
+    } else {
+        "unexpected JSON"
+    };
+    error(file, e.line(), format!("{what}: {e}"))
+}
+
+/// Valid UTF-8 is checked once for the whole file rather than string by string; a file that
+/// is not UTF-8 is read byte by byte, which names the line of the first bad string.
+fn json_value<'a, T: Deserialize<'a>>(file: &str, bytes: &'a [u8]) -> Result<T, SnapshotError> {
+    let bytes = strip_bom(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
+    .map_err(|e| json_error(file, e))
 }
 
 /// A JSON list as 5.1 writes it: an array, one object, `null`, or `{"value": [...], "Count": n}`.
-fn json_list<T: DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<Vec<T>, SnapshotError> {
+fn json_list<'a, T: Deserialize<'a>>(file: &str, bytes: &'a [u8]) -> Result<Vec<T>, SnapshotError> {
     json_value::<PsList<T>>(file, bytes).map(|l| l.0)
+}
+
+/// Like [`json_list`], but hands each item to `each` as it is read instead of collecting them.
+fn json_each<'a, T: Deserialize<'a>>(
+    file: &str,
+    bytes: &'a [u8],
+    mut each: impl FnMut(T),
+) -> Result<(), SnapshotError> {
+    fn read<'a, R: serde_json::de::Read<'a>, T: Deserialize<'a>>(
+        mut de: serde_json::Deserializer<R>,
+        each: &mut impl FnMut(T),
+    ) -> Result<(), serde_json::Error> {
+        ListSeed {
+            each,
+            item: std::marker::PhantomData,
+        }
+        .deserialize(&mut de)?;
+        de.end()
+    }
+    let bytes = strip_bom(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => read(serde_json::Deserializer::from_str(text), &mut each),
+        Err(_) => read(serde_json::Deserializer::from_slice(bytes), &mut each),
+    }
+    .map_err(|e| json_error(file, e))
 }
 
 /// A list that Windows PowerShell 5.1 may have written in any of its shapes.
@@ -326,38 +486,55 @@ impl<T> Default for PsList<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for PsList<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(PsListVisitor(std::marker::PhantomData))
+        let mut out = Vec::new();
+        ListSeed {
+            each: &mut |item| out.push(item),
+            item: std::marker::PhantomData,
+        }
+        .deserialize(d)?;
+        Ok(PsList(out))
     }
 }
 
-struct PsListVisitor<T>(std::marker::PhantomData<T>);
+/// Reads a list in any of 5.1's shapes and hands each item to `each`.
+struct ListSeed<'f, T, F> {
+    each: &'f mut F,
+    item: std::marker::PhantomData<T>,
+}
 
-impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for PsListVisitor<T> {
-    type Value = PsList<T>;
+impl<'de, T: Deserialize<'de>, F: FnMut(T)> DeserializeSeed<'de> for ListSeed<'_, T, F> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>, F: FnMut(T)> serde::de::Visitor<'de> for ListSeed<'_, T, F> {
+    type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a list")
     }
 
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(PsList(Vec::new()))
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(PsList(Vec::new()))
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
     }
 
     /// Elements are read from the stream, so an error in one names its line.
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(item) = seq.next_element()? {
-            out.push(item);
+            (self.each)(item);
         }
-        Ok(PsList(out))
+        Ok(())
     }
 
     /// One object, or the `{"value": [...], "Count": n}` wrapper.
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         use serde::de::Error;
         let value =
             serde_json::Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
@@ -367,13 +544,13 @@ impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for PsListVisitor<T> {
         });
         if wrapped {
             let inner = value.get("value").cloned().unwrap_or_default();
-            return Vec::<T>::deserialize(inner)
-                .map(PsList)
-                .map_err(A::Error::custom);
+            let items = Vec::<T>::deserialize(inner).map_err(A::Error::custom)?;
+            items.into_iter().for_each(self.each);
+            return Ok(());
         }
-        T::deserialize(value)
-            .map(|t| PsList(vec![t]))
-            .map_err(A::Error::custom)
+        let item = T::deserialize(value).map_err(A::Error::custom)?;
+        (self.each)(item);
+        Ok(())
     }
 }
 
@@ -383,8 +560,13 @@ struct Texts(Vec<String>);
 
 impl<'de> Deserialize<'de> for Texts {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let items = PsList::<TextItem>::deserialize(d)?.0;
-        Ok(Texts(items.into_iter().filter_map(|t| t.0).collect()))
+        let mut out = Vec::new();
+        ListSeed {
+            each: &mut |item: TextItem| out.extend(item.0),
+            item: std::marker::PhantomData,
+        }
+        .deserialize(d)?;
+        Ok(Texts(out))
     }
 }
 
@@ -434,34 +616,37 @@ fn texts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, 
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct RegistryValueRow {
-    #[serde(default = "hklm")]
-    hive: String,
+struct RegistryValueRow<'a> {
+    #[serde(borrow, default = "hklm")]
+    hive: Str<'a>,
     #[serde(default)]
     key: String,
     name: String,
     present: bool,
     #[serde(rename = "Type", default)]
     kind: i32,
-    #[serde(rename = "TypeName", default)]
-    kind_name: Option<String>,
+    #[serde(rename = "TypeName", borrow, default)]
+    kind_name: Option<Str<'a>>,
     #[serde(default, deserialize_with = "texts")]
     data: Option<Vec<String>>,
 }
 
-fn hklm() -> String {
-    "HKLM".into()
+fn hklm<'a>() -> Str<'a> {
+    Str(Cow::Borrowed("HKLM"))
 }
 
-impl RegistryValueRow {
+impl RegistryValueRow<'_> {
     fn fact(self) -> RegistryValueFact {
         RegistryValueFact {
-            hive: self.hive,
+            hive: self.hive.known(HIVES),
             key: self.key,
             name: self.name,
             present: self.present,
             kind: self.kind,
-            kind_name: self.kind_name.unwrap_or_default(),
+            kind_name: self
+                .kind_name
+                .map(|t| t.known(KIND_NAMES))
+                .unwrap_or_default(),
             data: self.data.unwrap_or_default(),
         }
     }
@@ -469,12 +654,13 @@ impl RegistryValueRow {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct RegistryKeyRow {
-    hive: String,
+struct RegistryKeyRow<'a> {
+    #[serde(borrow)]
+    hive: Str<'a>,
     key: String,
     present: bool,
-    #[serde(default)]
-    values: PsList<RegistryValueRow>,
+    #[serde(borrow, default)]
+    values: PsList<RegistryValueRow<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -496,7 +682,7 @@ struct FirewallProfileRow {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct FirewallRuleRow {
+struct FirewallRuleRow<'a> {
     #[serde(rename = "InstanceID")]
     instance_id: String,
     #[serde(default)]
@@ -508,8 +694,8 @@ struct FirewallRuleRow {
     action: u32,
     #[serde(default)]
     profiles: Option<u32>,
-    #[serde(default)]
-    policy_store_source: Option<String>,
+    #[serde(borrow, default)]
+    policy_store_source: Option<Str<'a>>,
     #[serde(default)]
     protocol: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "texts")]
@@ -526,7 +712,7 @@ struct FirewallRuleRow {
     service: Option<String>,
 }
 
-impl FirewallRuleRow {
+impl FirewallRuleRow<'_> {
     fn fact(self) -> FirewallRuleFact {
         FirewallRuleFact {
             id: self.instance_id,
@@ -536,7 +722,10 @@ impl FirewallRuleRow {
             direction: self.direction,
             action: self.action,
             profiles: self.profiles.unwrap_or(0),
-            store_source: self.policy_store_source.unwrap_or_default(),
+            store_source: self
+                .policy_store_source
+                .map(|t| t.known(STORE_SOURCES))
+                .unwrap_or_default(),
             protocol: match self.protocol {
                 Some(serde_json::Value::String(s)) => Some(s),
                 Some(serde_json::Value::Number(n)) => Some(n.to_string()),
@@ -554,42 +743,49 @@ impl FirewallRuleRow {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ServiceRow {
-    name: String,
-    start_mode: String,
-    #[serde(default)]
-    state: Option<String>,
+struct ServiceRow<'a> {
+    #[serde(borrow)]
+    name: Str<'a>,
+    #[serde(borrow)]
+    start_mode: Str<'a>,
+    #[serde(borrow, default)]
+    state: Option<Str<'a>>,
     #[serde(default)]
     delayed_auto_start: Option<bool>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct GroupMembers {
-    groups: PsList<GroupRow>,
-    users: PsList<UserRow>,
+struct GroupMembers<'a> {
+    #[serde(borrow)]
+    groups: PsList<GroupRow<'a>>,
+    #[serde(borrow)]
+    users: PsList<UserRow<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct GroupRow {
-    sid: String,
+struct GroupRow<'a> {
+    #[serde(borrow)]
+    sid: Str<'a>,
     #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
-    members: PsList<MemberRow>,
+    #[serde(borrow, default)]
+    members: PsList<MemberRow<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct MemberRow {
-    sid: String,
+struct MemberRow<'a> {
+    #[serde(borrow)]
+    sid: Str<'a>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct UserRow {
-    sid: String,
+struct UserRow<'a> {
+    #[serde(borrow)]
+    sid: Str<'a>,
     name: String,
     #[serde(default)]
     disabled: Option<bool>,
@@ -597,8 +793,9 @@ struct UserRow {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ListenerRow {
-    protocol: String,
+struct ListenerRow<'a> {
+    #[serde(borrow)]
+    protocol: Str<'a>,
     address: String,
     port: u16,
     #[serde(default)]
@@ -607,8 +804,9 @@ struct ListenerRow {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct FeatureRow {
-    feature_name: String,
+struct FeatureRow<'a> {
+    #[serde(borrow)]
+    feature_name: Str<'a>,
     state: i64,
     #[serde(default)]
     state_name: Option<String>,

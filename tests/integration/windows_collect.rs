@@ -410,7 +410,7 @@ fn a_snapshot_folder_in_the_collectors_format_loads() {
     assert_eq!(w.not_collected["secedit.inf"], "Zugriff verweigert");
     assert!(w.system_access.is_none(), "absent file: not collected");
     let reg = &w.registry.as_ref().unwrap()[0];
-    assert_eq!((reg.kind, reg.kind_name.as_str()), (4, "DWord"));
+    assert_eq!((reg.kind, &*reg.kind_name), (4, "DWord"));
     assert_eq!(reg.data, ["196608"]);
     let rules = w.firewall_rules.as_ref().unwrap();
     assert_eq!(
