@@ -662,8 +662,10 @@ fn audit(cli: &Cli, args: &crate::cli::AuditArgs) -> CmdResult {
         ColorWhen::Auto => std::io::stderr().is_terminal(),
     };
     let mut progress = crate::audit::progress::Progress::new(show_progress);
+    // One worker more than CPUs by default: this thread writes the reports in bursts and a
+    // worker waits on the file system now and then, so CPUs workers alone leave CPU time unused.
     let jobs = args.jobs.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        || std::thread::available_parallelism().map_or(1, |n| n.get()) + 1,
         |n| n.get(),
     );
     let prepared: Vec<crate::drift::Prepared> = states.iter().map(crate::drift::prepare).collect();

@@ -337,7 +337,7 @@ pub struct AuditArgs {
     /// Language of the reports and the summary (titles, headings, status names).
     #[arg(long, value_enum, default_value_t = Lang::Ja)]
     pub lang: Lang,
-    /// Worker threads (default: the number of CPUs).
+    /// Worker threads (default: one more than the number of CPUs).
     #[arg(long, short, value_name = "N")]
     pub jobs: Option<std::num::NonZeroUsize>,
     /// When to show the progress bar on standard error.
