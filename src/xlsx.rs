@@ -156,27 +156,16 @@ pub fn cell_text(out: &mut String, text: &str) {
         None => (text, false),
     };
     let bytes = text.as_bytes();
-    let mut plain = 0;
-    for (i, c) in text.char_indices() {
-        let escaped = match c {
-            '&' => "&amp;",
-            '<' => "&lt;",
-            '>' => "&gt;",
-            '"' => "&quot;",
-            '_' if is_escape_at(bytes, i) => "_x005F_",
-            '\r' => "_x000D_",
-            c if unwritable(c) => "",
-            _ => continue,
-        };
-        out.push_str(&text[plain..i]);
-        if escaped.is_empty() {
-            let _ = write!(out, "_x{:04X}_", c as u32);
-        } else {
-            out.push_str(escaped);
-        }
-        plain = i + c.len_utf8();
-    }
-    out.push_str(&text[plain..]);
+    push_escaped(out, text, |i, c| match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '_' if is_escape_at(bytes, i) => Some("_x005F_"),
+        '\r' => Some("_x000D_"),
+        c if unwritable(c) => Some(""),
+        _ => None,
+    });
     if cut {
         out.push_str(CUT_NOTE);
     }
@@ -188,18 +177,30 @@ pub fn cell_text(out: &mut String, text: &str) {
 /// attributes and are not normalized), and characters XML cannot carry in the visible
 /// `_xHHHH_` form.
 pub fn xml_text(out: &mut String, text: &str) {
+    push_escaped(out, text, |_, c| match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\t' => Some("&#9;"),
+        '\n' => Some("&#10;"),
+        '\r' => Some("&#13;"),
+        c if unwritable(c) => Some(""),
+        _ => None,
+    });
+}
+
+/// Appends `text` with each character `escape` maps (by byte offset and character) replaced:
+/// by the text it gives, or, when that is empty, by the character's `_xHHHH_` form.
+fn push_escaped(
+    out: &mut String,
+    text: &str,
+    escape: impl Fn(usize, char) -> Option<&'static str>,
+) {
     let mut plain = 0;
     for (i, c) in text.char_indices() {
-        let escaped = match c {
-            '&' => "&amp;",
-            '<' => "&lt;",
-            '>' => "&gt;",
-            '"' => "&quot;",
-            '\t' => "&#9;",
-            '\n' => "&#10;",
-            '\r' => "&#13;",
-            c if unwritable(c) => "",
-            _ => continue,
+        let Some(escaped) = escape(i, c) else {
+            continue;
         };
         out.push_str(&text[plain..i]);
         if escaped.is_empty() {

@@ -16,6 +16,23 @@ fn checklist(case: &str, extra_catalogs: &[&str], args: &[&str]) -> crate::util:
     run_in(&fixtures().join(case), &all)
 }
 
+/// The hostile fixture's checklist as xlsx in `lang`, written to `out`.
+fn hostile_xlsx(lang: &str, out: &str) -> crate::util::Run {
+    checklist(
+        "hostile",
+        &["hostile-catalog"],
+        &[
+            "profile.toml",
+            "--lang",
+            lang,
+            "--format",
+            "xlsx",
+            "--output",
+            out,
+        ],
+    )
+}
+
 const JA_MD: &str = r#"# セキュリティ対策チェックリスト — test-atm
 
 | プロファイル | test-atm |
@@ -230,34 +247,10 @@ fn xlsx_read_back_by_openpyxl_has_the_same_cells_as_csv() {
     for lang in ["ja", "en"] {
         let out = dir.path().join(format!("checklist-{lang}.xlsx"));
         let out_arg = out.to_str().unwrap();
-        let r = checklist(
-            "hostile",
-            &["hostile-catalog"],
-            &[
-                "profile.toml",
-                "--lang",
-                lang,
-                "--format",
-                "xlsx",
-                "--output",
-                out_arg,
-            ],
-        );
+        let r = hostile_xlsx(lang, out_arg);
         assert_eq!(r.status, 0, "{}", r.stderr);
         let first = std::fs::read(&out).unwrap();
-        let again = checklist(
-            "hostile",
-            &["hostile-catalog"],
-            &[
-                "profile.toml",
-                "--lang",
-                lang,
-                "--format",
-                "xlsx",
-                "--output",
-                out_arg,
-            ],
-        );
+        let again = hostile_xlsx(lang, out_arg);
         assert_eq!(again.status, 0);
         assert_eq!(
             first,
@@ -378,19 +371,7 @@ fn xlsx_package_is_well_formed_with_the_filter_name_excel_expects() {
         ),
     ] {
         let out = dir.path().join(format!("checklist-{lang}.xlsx"));
-        let r = checklist(
-            "hostile",
-            &["hostile-catalog"],
-            &[
-                "profile.toml",
-                "--lang",
-                lang,
-                "--format",
-                "xlsx",
-                "-o",
-                out.to_str().unwrap(),
-            ],
-        );
+        let r = hostile_xlsx(lang, out.to_str().unwrap());
         assert_eq!(r.status, 0, "{}", r.stderr);
         let package = crate::util::read_xlsx_package(&python, &out);
         crate::util::assert_xlsx_package(&package);

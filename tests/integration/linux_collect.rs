@@ -394,22 +394,8 @@ fn collect_sh_takes_no_installed_unit_as_an_empty_listing() {
             return;
         };
         fake_tool(&bin, "systemctl", &body);
-        let text = collect::script(&kiosk()).unwrap();
-        let text = patch(
-            &text,
-            "\nPATH=$PATH:/usr/sbin:/sbin:/usr/bin:/bin\n",
-            "\nPATH=$PATH\n",
-        );
-        let script = dir.path().join("collect.sh");
-        std::fs::write(&script, text).unwrap();
-        let out_dir = dir.path().join("snapshot");
-        let run = Command::new(require_tool("bash").unwrap())
-            .arg(&script)
-            .arg("--out")
-            .arg(&out_dir)
-            .env("PATH", &bin)
-            .output()
-            .unwrap();
+        let (out_dir, run, _) =
+            collect_with_only(dir.path(), &bin, collect::script(&kiosk()).unwrap());
         assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
         let live = snapshot::load(&out_dir).unwrap();
         let skipped = not_collected(&out_dir);
@@ -424,6 +410,28 @@ fn collect_sh_takes_no_installed_unit_as_an_empty_listing() {
             );
         }
     }
+}
+
+/// Runs collect.sh `text` (`--out DIR/snapshot`) with only the tools of `bin` on its PATH;
+/// returns the snapshot folder, the run and its seconds.
+fn collect_with_only(dir: &Path, bin: &Path, text: String) -> (PathBuf, std::process::Output, f64) {
+    let text = patch(
+        &text,
+        "\nPATH=$PATH:/usr/sbin:/sbin:/usr/bin:/bin\n",
+        "\nPATH=$PATH\n",
+    );
+    let script = dir.join("collect.sh");
+    std::fs::write(&script, text).unwrap();
+    let out_dir = dir.join("snapshot");
+    let started = Instant::now();
+    let run = Command::new(require_tool("bash").unwrap())
+        .arg(&script)
+        .arg("--out")
+        .arg(&out_dir)
+        .env("PATH", bin)
+        .output()
+        .unwrap();
+    (out_dir, run, started.elapsed().as_secs_f64())
 }
 
 /// `text` with `from` replaced by `to`, which must occur exactly once.
@@ -474,7 +482,6 @@ fn collect_sh_records_missing_failing_and_hung_tools_and_collects_the_rest() {
     ) else {
         return;
     };
-    let bash = require_tool("bash").unwrap();
     fake_tool(
         &bin,
         "sshd",
@@ -493,23 +500,7 @@ fn collect_sh_records_missing_failing_and_hung_tools_and_collects_the_rest() {
     );
     let text = collect::script(&kiosk()).unwrap();
     let text = patch(&text, "\nTIMEOUT=120\n", "\nTIMEOUT=1\n");
-    let text = patch(
-        &text,
-        "\nPATH=$PATH:/usr/sbin:/sbin:/usr/bin:/bin\n",
-        "\nPATH=$PATH\n",
-    );
-    let script = dir.path().join("collect.sh");
-    std::fs::write(&script, text).unwrap();
-    let out_dir = dir.path().join("snapshot");
-    let started = Instant::now();
-    let run = Command::new(&bash)
-        .arg(&script)
-        .arg("--out")
-        .arg(&out_dir)
-        .env("PATH", &bin)
-        .output()
-        .unwrap();
-    let seconds = started.elapsed().as_secs_f64();
+    let (out_dir, run, seconds) = collect_with_only(dir.path(), &bin, text);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "collect.sh: {stderr}");
     assert!(seconds < 20.0, "the hung nft was not stopped: {seconds} s");
