@@ -313,7 +313,7 @@ fn audit_one(plan: &Plan<'_>, control_index: &HashMap<&str, usize>, entry: &Entr
         return host;
     }
     let report = crate::drift::diff_findings(state, &plan.prepared[profile], live);
-    condense(&mut host, &report, plan.sources, control_index);
+    condense(&mut host, report, plan.sources, control_index);
     host
 }
 
@@ -354,10 +354,10 @@ fn choose_profile(plan: &Plan<'_>, live: &LiveState) -> Result<usize, String> {
         })
 }
 
-/// A drift report condensed to what the fleet reports show.
+/// A drift report condensed to what the fleet reports show (its texts moved, not copied).
 fn condense(
     host: &mut HostResult,
-    report: &DriftReport,
+    report: DriftReport,
     sources: &SourceMap,
     control_index: &HashMap<&str, usize>,
 ) {
@@ -367,20 +367,20 @@ fn condense(
     }
     host.unexpected = report
         .unexpected
-        .iter()
+        .into_iter()
         .map(|u| UnexpectedItem {
             kind: u.kind,
-            what: u.what.clone(),
             control: u
                 .control
                 .as_deref()
                 .and_then(|c| control_index.get(c).copied()),
-            note: u.note.clone(),
+            what: u.what,
+            note: u.note,
         })
         .collect();
     let mut controls: Vec<HostControl> = report
         .controls
-        .iter()
+        .into_iter()
         .filter_map(|c| {
             let index = *control_index.get(c.id.as_str())?;
             let governs_unexpected = host.unexpected.iter().any(|u| u.control == Some(index));
@@ -389,9 +389,15 @@ fn condense(
             } else {
                 c.status
             };
-            let findings = c
+            let settings = c.settings.len();
+            let compliant = c
                 .settings
                 .iter()
+                .filter(|s| s.status == Status::Compliant)
+                .count();
+            let findings = c
+                .settings
+                .into_iter()
                 .filter(|s| s.status != Status::Compliant)
                 .map(|s| {
                     let lines: Vec<String> = s
@@ -401,11 +407,11 @@ fn condense(
                         .collect();
                     Finding {
                         kind: s.kind,
-                        target: s.target.clone(),
+                        target: s.target,
                         status: s.status,
-                        expected: s.expected.clone(),
-                        actual: s.actual.clone(),
-                        note: s.note.clone(),
+                        expected: s.expected,
+                        actual: s.actual,
+                        note: s.note,
                         profile_line: (!lines.is_empty()).then(|| lines.join(", ")),
                         catalog_line: location(s.origin),
                     }
@@ -414,12 +420,8 @@ fn condense(
             Some(HostControl {
                 control: index,
                 status,
-                settings: c.settings.len(),
-                compliant: c
-                    .settings
-                    .iter()
-                    .filter(|s| s.status == Status::Compliant)
-                    .count(),
+                settings,
+                compliant,
                 findings,
                 waiver: c.waiver.as_ref().map(|w| {
                     format!(
@@ -443,7 +445,7 @@ fn condense(
                             .unwrap_or_default()
                     )
                 }),
-                notes: c.findings.clone(),
+                notes: c.findings,
             })
         })
         .collect();

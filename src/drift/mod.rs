@@ -334,8 +334,8 @@ pub fn diff_prepared(state: &DesiredState, prepared: &Prepared, live: &LiveState
 
 /// Compares like [`diff_prepared`] for a fleet audit, which counts the compliant settings and
 /// shows only the findings: a compliant setting's result holds its status, kind and origin
-/// only (empty control, target and expected texts, no actual value, note or params), and no
-/// file diffs are made.
+/// only (empty control, target and expected texts, no actual value, note or params), control
+/// titles are left empty, and no file diffs are made.
 pub fn diff_findings(state: &DesiredState, prepared: &Prepared, live: LiveState) -> DriftReport {
     let (controls, unexpected) = compare_all(state, prepared, &live, Detail::Findings);
     report(state, live.info, controls, unexpected, Vec::new())
@@ -347,7 +347,7 @@ enum Detail {
     /// Every field of every result.
     Full,
     /// Every field of results that are not compliant; only status, kind and origin of the
-    /// compliant ones.
+    /// compliant ones; no control titles.
     Findings,
 }
 
@@ -387,8 +387,14 @@ fn compare_all(
         .iter()
         .map(|c| ControlResult {
             id: c.control.id.clone(),
-            title_en: c.control.title.en.clone(),
-            title_ja: c.control.title.ja.clone(),
+            title_en: match detail {
+                Detail::Full => c.control.title.en.clone(),
+                Detail::Findings => String::new(),
+            },
+            title_ja: match detail {
+                Detail::Full => c.control.title.ja.clone(),
+                Detail::Findings => String::new(),
+            },
             status: Status::Compliant,
             settings: c
                 .settings
@@ -541,7 +547,9 @@ fn compare(
 ) -> SettingResult {
     let outcome = match (family, rendered) {
         (Family::Linux, _) => compare_linux(&s.kind, &live.linux),
-        (Family::Windows, _) => windows::compare(s, parts, &live.windows),
+        (Family::Windows, _) => {
+            windows::compare(s, parts, &live.windows, detail == Detail::Findings)
+        }
         (Family::Network, Some(rendered)) => network::compare(s, rendered, &live.network),
         _ => None,
     }

@@ -61,16 +61,22 @@ use crate::target::windows::policy;
 use crate::target::windows::registry_pol::PolData;
 
 /// Compares one Windows setting; `None` for kinds that have no Windows comparison (they are
-/// reported as not-collected).
-pub(super) fn compare(s: &DesiredSetting, parts: &[PolPart], w: &WindowsState) -> Option<Outcome> {
+/// reported as not-collected). With `lean`, a compliant registry value or service may come
+/// without its actual text (for callers that keep only findings).
+pub(super) fn compare(
+    s: &DesiredSetting,
+    parts: &[PolPart],
+    w: &WindowsState,
+    lean: bool,
+) -> Option<Outcome> {
     use SettingKind::*;
     Some(match &s.kind {
-        Registry(r) => registry(r, w),
+        Registry(r) => registry(r, w, lean),
         RegistryList(l) => registry_list(l, w),
         SecurityOption(o) => security_option(o, w),
         UserRight(u) => user_right(u, w),
         AuditSubcategory(a) => audit_subcategory(a, w),
-        Service(svc) => service(svc, w),
+        Service(svc) => service(svc, w, lean),
         FirewallProfile(p) => firewall_profile(p, w),
         FirewallRule(r) => firewall_rule(r, w),
         OptionalFeature(f) => optional_feature(f, w),
@@ -267,7 +273,7 @@ fn user_hive_note() -> Outcome {
         .note("user policy (HKCU) is per user; the collector reads machine policy (HKLM) only")
 }
 
-fn registry(r: &Registry, w: &WindowsState) -> Outcome {
+fn registry(r: &Registry, w: &WindowsState, lean: bool) -> Outcome {
     if r.hive == Hive::CurrentUser {
         return user_hive_note();
     }
@@ -300,6 +306,9 @@ fn registry(r: &Registry, w: &WindowsState) -> Outcome {
         return Outcome::missing().note("the value does not exist");
     }
     match (r.reg_type, &r.data) {
+        (Some(t), Some(data)) if lean && data_equal(t, data, v) => {
+            Outcome::new(Status::Compliant, None)
+        }
         (Some(t), Some(data)) => Outcome::matches(data_equal(t, data, v), value_text(v)),
         _ => Outcome::new(Status::NotCollected, Some(value_text(v)))
             .note("the setting has no type and data to compare"),
@@ -564,7 +573,7 @@ fn start_text(s: StartMode) -> &'static str {
     }
 }
 
-fn service(s: &Service, w: &WindowsState) -> Outcome {
+fn service(s: &Service, w: &WindowsState, lean: bool) -> Outcome {
     let Some(services) = &w.services else {
         return not_collected(w, "services.json");
     };
@@ -577,6 +586,17 @@ fn service(s: &Service, w: &WindowsState) -> Outcome {
         };
     };
     let mode: &str = &have.start_mode;
+    if lean {
+        let compliant = match s.start {
+            StartMode::Manual => mode == "Manual",
+            StartMode::Disabled => mode == "Disabled",
+            StartMode::Automatic | StartMode::AutomaticDelayed if mode != "Auto" => false,
+            _ => have.delayed_auto_start == Some(s.start == StartMode::AutomaticDelayed),
+        };
+        if compliant {
+            return Outcome::new(Status::Compliant, None);
+        }
+    }
     let actual = match (mode, have.delayed_auto_start) {
         ("Auto", Some(true)) => "Auto (delayed)".to_string(),
         _ => mode.to_string(),
@@ -1007,7 +1027,7 @@ impl PolPart {
 
     fn compare(&self, w: &WindowsState) -> Outcome {
         match self {
-            PolPart::Value(r) => registry(r, w),
+            PolPart::Value(r) => registry(r, w, false),
             PolPart::List(l) => registry_list(l, w),
         }
     }
