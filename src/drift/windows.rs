@@ -62,16 +62,18 @@ use crate::target::windows::registry_pol::PolData;
 
 /// Compares one Windows setting; `None` for kinds that have no Windows comparison (they are
 /// reported as not-collected). With `lean`, a compliant registry value or service may come
-/// without its actual text (for callers that keep only findings).
+/// without its actual text (for callers that keep only findings). `registry_hash` is the
+/// lookup hash of a registry setting's value ([`crate::snapshot::windows::registry_hash`]).
 pub(super) fn compare(
     s: &DesiredSetting,
     parts: &[PolPart],
     w: &WindowsState,
     lean: bool,
+    registry_hash: u64,
 ) -> Option<Outcome> {
     use SettingKind::*;
     Some(match &s.kind {
-        Registry(r) => registry(r, w, lean),
+        Registry(r) => registry(r, w, lean, Some(registry_hash)),
         RegistryList(l) => registry_list(l, w),
         SecurityOption(o) => security_option(o, w),
         UserRight(u) => user_right(u, w),
@@ -273,7 +275,8 @@ fn user_hive_note() -> Outcome {
         .note("user policy (HKCU) is per user; the collector reads machine policy (HKLM) only")
 }
 
-fn registry(r: &Registry, w: &WindowsState, lean: bool) -> Outcome {
+/// `hash`: the lookup hash of the value when the caller knows it.
+fn registry(r: &Registry, w: &WindowsState, lean: bool, hash: Option<u64>) -> Outcome {
     if r.hive == Hive::CurrentUser {
         return user_hive_note();
     }
@@ -287,7 +290,15 @@ fn registry(r: &Registry, w: &WindowsState, lean: bool) -> Outcome {
                 && v.name.eq_ignore_ascii_case(&r.value)
         })
     } else {
-        crate::snapshot::windows::find_registry(values, &w.registry_index, &r.key, &r.value)
+        let hash =
+            hash.unwrap_or_else(|| crate::snapshot::windows::registry_hash(&r.key, &r.value));
+        crate::snapshot::windows::find_registry_hashed(
+            values,
+            &w.registry_index,
+            hash,
+            &r.key,
+            &r.value,
+        )
     };
     let Some(v) = found else {
         return Outcome::new(Status::NotCollected, None).note(format!(
@@ -1027,7 +1038,7 @@ impl PolPart {
 
     fn compare(&self, w: &WindowsState) -> Outcome {
         match self {
-            PolPart::Value(r) => registry(r, w, false),
+            PolPart::Value(r) => registry(r, w, false, None),
             PolPart::List(l) => registry_list(l, w),
         }
     }

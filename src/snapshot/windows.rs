@@ -107,10 +107,21 @@ pub fn find_registry<'a>(
     key: &str,
     name: &str,
 ) -> Option<&'a RegistryValueFact> {
+    find_registry_hashed(values, index, registry_hash(key, name), key, name)
+}
+
+/// [`find_registry`] with `hash`, the [`registry_hash`] of `key` and `name`, already known.
+pub fn find_registry_hashed<'a>(
+    values: &'a [RegistryValueFact],
+    index: &RegistryIndex,
+    hash: u64,
+    key: &str,
+    name: &str,
+) -> Option<&'a RegistryValueFact> {
     let matches = |v: &RegistryValueFact| {
         v.hive.eq_ignore_ascii_case("HKLM") && same_registry_path(v, key, name)
     };
-    let i = *index.get(&registry_hash(key, name))?;
+    let i = *index.get(&hash)?;
     match values.get(i) {
         Some(v) if matches(v) => Some(v),
         // Another path with the same hash: look through all of them.
