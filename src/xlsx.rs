@@ -255,6 +255,13 @@ pub struct SharedStrings {
 }
 
 impl SharedStrings {
+    /// Counts one more cell referring to `index`, a value [`SharedStrings::get`] returned:
+    /// for callers that remember the index of a text they use again.
+    pub fn again(&mut self, index: u32) -> u32 {
+        self.count += 1;
+        index
+    }
+
     /// The index of `text`, added if new.
     pub fn get(&mut self, text: &str) -> u32 {
         self.count += 1;
@@ -352,19 +359,42 @@ fn t_start(out: &mut String, text: &str) {
 fn cell_start(out: &mut String, col: usize, row: u32) {
     out.push_str(r#"<c r=""#);
     push_column(out, col);
-    let _ = write!(out, "{row}\"");
+    push_number(out, row as u64);
+    out.push('"');
+}
+
+/// Appends `n` in decimal, as `{n}` formats it, without the formatting machinery (it runs for
+/// every cell of a streamed sheet).
+pub fn push_number(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// Appends a cell holding a shared string.
 pub fn shared_cell(out: &mut String, col: usize, row: u32, style: u8, index: u32) {
     cell_start(out, col, row);
-    let _ = write!(out, r#" s="{style}" t="s"><v>{index}</v></c>"#);
+    out.push_str(r#" s=""#);
+    push_number(out, u64::from(style));
+    out.push_str(r#"" t="s"><v>"#);
+    push_number(out, u64::from(index));
+    out.push_str("</v></c>");
 }
 
 /// Appends a cell holding an inline string.
 pub fn inline_cell(out: &mut String, col: usize, row: u32, style: u8, text: &str) {
     cell_start(out, col, row);
-    let _ = write!(out, r#" s="{style}" t="inlineStr"><is>"#);
+    out.push_str(r#" s=""#);
+    push_number(out, u64::from(style));
+    out.push_str(r#"" t="inlineStr"><is>"#);
     t_start(out, text);
     cell_text(out, text);
     out.push_str("</t></is></c>");
@@ -373,7 +403,9 @@ pub fn inline_cell(out: &mut String, col: usize, row: u32, style: u8, text: &str
 /// Appends a cell holding a number.
 pub fn number_cell(out: &mut String, col: usize, row: u32, n: usize) {
     cell_start(out, col, row);
-    let _ = write!(out, "><v>{n}</v></c>");
+    out.push_str("><v>");
+    push_number(out, n as u64);
+    out.push_str("</v></c>");
 }
 
 /// Appends an empty cell that keeps its style (borders).

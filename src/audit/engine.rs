@@ -38,6 +38,13 @@ pub fn discover(root: &Path) -> Result<(Vec<Entry>, Vec<String>), String> {
     if !root.is_dir() {
         return Err(format!("{} is not a folder of snapshots", root.display()));
     }
+    // Most fleets are one folder of snapshot folders: its listing alone finds them all, without
+    // opening each snapshot folder as the walk does. Anything else (a folder that is no
+    // snapshot, a symbolic link, an error) is left to the walk, which finds the same snapshots
+    // in the same order.
+    if let Some(found) = discover_flat(root) {
+        return Ok(found);
+    }
     let mut entries = Vec::new();
     let mut skipped = Vec::new();
     // Symbolic links are followed (a fleet folder assembled from links to collected folders);
@@ -49,12 +56,7 @@ pub fn discover(root: &Path) -> Result<(Vec<Entry>, Vec<String>), String> {
         .into_iter();
     while let Some(item) = walk.next() {
         let item = item.map_err(|e| format!("cannot list {}: {e}", root.display()))?;
-        let rel = item
-            .path()
-            .strip_prefix(root)
-            .unwrap_or(item.path())
-            .to_string_lossy()
-            .replace('\\', "/");
+        let rel = relative(root, item.path());
         if item.file_type().is_dir() {
             if item.path().join(crate::snapshot::INFO_FILE).is_file() {
                 entries.push(Entry {
@@ -66,22 +68,67 @@ pub fn discover(root: &Path) -> Result<(Vec<Entry>, Vec<String>), String> {
             }
             continue;
         }
-        let is_config = item
-            .path()
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| CONFIG_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-        if is_config && !rel.starts_with('.') && !rel.contains("/.") {
-            entries.push(Entry {
-                rel,
-                path: item.into_path(),
-                running_config: true,
-            });
-        } else {
-            skipped.push(rel);
-        }
+        classify_file(rel, item.into_path(), &mut entries, &mut skipped);
     }
     Ok((entries, skipped))
+}
+
+/// [`discover`] from the listing of `root` alone: `None` unless every folder in it is a
+/// snapshot folder, nothing in it is a symbolic link, and it can be listed.
+fn discover_flat(root: &Path) -> Option<(Vec<Entry>, Vec<String>)> {
+    let mut items = Vec::new();
+    for item in std::fs::read_dir(root).ok()? {
+        let item = item.ok()?;
+        let kind = item.file_type().ok()?;
+        if kind.is_symlink() {
+            return None;
+        }
+        items.push((item.file_name(), item.path(), kind.is_dir()));
+    }
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut entries = Vec::new();
+    let mut skipped = Vec::new();
+    for (_, path, is_dir) in items {
+        let rel = relative(root, &path);
+        if is_dir {
+            if !path.join(crate::snapshot::INFO_FILE).is_file() {
+                return None;
+            }
+            entries.push(Entry {
+                rel,
+                path,
+                running_config: false,
+            });
+            continue;
+        }
+        classify_file(rel, path, &mut entries, &mut skipped);
+    }
+    Some((entries, skipped))
+}
+
+/// `path` under `root`, with `/` separators.
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// A file outside any snapshot folder: a running configuration, or skipped.
+fn classify_file(rel: String, path: PathBuf, entries: &mut Vec<Entry>, skipped: &mut Vec<String>) {
+    let is_config = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| CONFIG_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    if is_config && !rel.starts_with('.') && !rel.contains("/.") {
+        entries.push(Entry {
+            rel,
+            path,
+            running_config: true,
+        });
+    } else {
+        skipped.push(rel);
+    }
 }
 
 /// The fleet description from resolved profiles: each profile, and the union of their
@@ -313,7 +360,7 @@ fn audit_one(plan: &Plan<'_>, control_index: &HashMap<&str, usize>, entry: &Entr
         return host;
     }
     let report = crate::drift::diff_findings(state, &plan.prepared[profile], live);
-    condense(&mut host, &report, plan.sources, control_index);
+    condense(&mut host, report, plan.sources, control_index);
     host
 }
 
@@ -354,10 +401,10 @@ fn choose_profile(plan: &Plan<'_>, live: &LiveState) -> Result<usize, String> {
         })
 }
 
-/// A drift report condensed to what the fleet reports show.
+/// A drift report condensed to what the fleet reports show (its texts moved, not copied).
 fn condense(
     host: &mut HostResult,
-    report: &DriftReport,
+    report: DriftReport,
     sources: &SourceMap,
     control_index: &HashMap<&str, usize>,
 ) {
@@ -367,20 +414,20 @@ fn condense(
     }
     host.unexpected = report
         .unexpected
-        .iter()
+        .into_iter()
         .map(|u| UnexpectedItem {
             kind: u.kind,
-            what: u.what.clone(),
             control: u
                 .control
                 .as_deref()
                 .and_then(|c| control_index.get(c).copied()),
-            note: u.note.clone(),
+            what: u.what,
+            note: u.note,
         })
         .collect();
     let mut controls: Vec<HostControl> = report
         .controls
-        .iter()
+        .into_iter()
         .filter_map(|c| {
             let index = *control_index.get(c.id.as_str())?;
             let governs_unexpected = host.unexpected.iter().any(|u| u.control == Some(index));
@@ -389,9 +436,15 @@ fn condense(
             } else {
                 c.status
             };
-            let findings = c
+            let settings = c.settings.len();
+            let compliant = c
                 .settings
                 .iter()
+                .filter(|s| s.status == Status::Compliant)
+                .count();
+            let findings = c
+                .settings
+                .into_iter()
                 .filter(|s| s.status != Status::Compliant)
                 .map(|s| {
                     let lines: Vec<String> = s
@@ -401,11 +454,11 @@ fn condense(
                         .collect();
                     Finding {
                         kind: s.kind,
-                        target: s.target.clone(),
+                        target: s.target,
                         status: s.status,
-                        expected: s.expected.clone(),
-                        actual: s.actual.clone(),
-                        note: s.note.clone(),
+                        expected: s.expected,
+                        actual: s.actual,
+                        note: s.note,
                         profile_line: (!lines.is_empty()).then(|| lines.join(", ")),
                         catalog_line: location(s.origin),
                     }
@@ -414,12 +467,8 @@ fn condense(
             Some(HostControl {
                 control: index,
                 status,
-                settings: c.settings.len(),
-                compliant: c
-                    .settings
-                    .iter()
-                    .filter(|s| s.status == Status::Compliant)
-                    .count(),
+                settings,
+                compliant,
                 findings,
                 waiver: c.waiver.as_ref().map(|w| {
                     format!(
@@ -443,7 +492,7 @@ fn condense(
                             .unwrap_or_default()
                     )
                 }),
-                notes: c.findings.clone(),
+                notes: c.findings,
             })
         })
         .collect();

@@ -20,6 +20,11 @@ pub struct JsonlSink<W: Write> {
     out: BufWriter<W>,
     /// Records written so far.
     pub records: usize,
+    /// Per control of the fleet, once needed: its record's keys and values from `"control"`
+    /// through `"tier"`, already escaped (they are the same on every host).
+    control_parts: Vec<Option<Vec<u8>>>,
+    /// The current host's control-record start, from `{` through `"role"`, already escaped.
+    prefix: Vec<u8>,
 }
 
 impl<W: Write> JsonlSink<W> {
@@ -27,6 +32,8 @@ impl<W: Write> JsonlSink<W> {
         JsonlSink {
             out: BufWriter::with_capacity(1 << 20, out),
             records: 0,
+            control_parts: Vec::new(),
+            prefix: Vec::new(),
         }
     }
 
@@ -65,27 +72,6 @@ struct Unexpected<'a> {
     what: &'a str,
     control: Option<&'a str>,
     note: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct ControlRecord<'a> {
-    record: &'static str,
-    host: &'a str,
-    snapshot: &'a str,
-    profile: &'a str,
-    role: &'static str,
-    control: &'a str,
-    title: &'a str,
-    category: &'static str,
-    tier: &'static str,
-    status: &'static str,
-    settings: usize,
-    compliant: usize,
-    findings: &'a [super::Finding],
-    unexpected: Vec<Unexpected<'a>>,
-    waiver: Option<&'a str>,
-    attestation: Option<&'a str>,
-    notes: &'a [String],
 }
 
 fn unexpected<'a>(fleet: &'a Fleet, u: &'a UnexpectedItem) -> Unexpected<'a> {
@@ -135,8 +121,21 @@ impl<W: Write> Sink for JsonlSink<W> {
         let Some(profile) = profile else {
             return Ok(());
         };
+        self.prefix.clear();
+        self.prefix
+            .extend_from_slice(br#"{"record":"control","host":"#);
+        json_str(&mut self.prefix, &host.host)?;
+        self.prefix.extend_from_slice(br#","snapshot":"#);
+        json_str(&mut self.prefix, &host.snapshot)?;
+        self.prefix.extend_from_slice(br#","profile":"#);
+        json_str(&mut self.prefix, &profile.name)?;
+        self.prefix.extend_from_slice(br#","role":"#);
+        json_str(&mut self.prefix, profile.role.id())?;
+        if self.control_parts.len() < fleet.controls.len() {
+            self.control_parts.resize(fleet.controls.len(), None);
+        }
         for c in &host.controls {
-            self.line(&control_record(fleet, host, profile, c))?;
+            self.control_line(fleet, host, c)?;
         }
         Ok(())
     }
@@ -146,35 +145,80 @@ impl<W: Write> Sink for JsonlSink<W> {
     }
 }
 
-fn control_record<'a>(
-    fleet: &'a Fleet,
-    host: &'a HostResult,
-    profile: &'a super::FleetProfile,
-    c: &'a HostControl,
-) -> ControlRecord<'a> {
-    let control = &fleet.controls[c.control];
-    ControlRecord {
-        record: "control",
-        host: &host.host,
-        snapshot: &host.snapshot,
-        profile: &profile.name,
-        role: profile.role.id(),
-        control: &control.id,
-        title: control.title.get(fleet.lang),
-        category: control.category.id(),
-        tier: control.tier.id(),
-        status: c.status.id(),
-        settings: c.settings,
-        compliant: c.compliant,
-        findings: &c.findings,
-        unexpected: host
+/// Appends `text` as a JSON string, escaped as `serde_json` escapes it.
+fn json_str(out: &mut Vec<u8>, text: &str) -> std::io::Result<()> {
+    serde_json::to_writer(out, text).map_err(std::io::Error::from)
+}
+
+impl<W: Write> JsonlSink<W> {
+    /// Writes one control record, with the keys in the order of the module's example.
+    fn control_line(
+        &mut self,
+        fleet: &Fleet,
+        host: &HostResult,
+        c: &HostControl,
+    ) -> std::io::Result<()> {
+        let control = &fleet.controls[c.control];
+        if self.control_parts[c.control].is_none() {
+            let mut part = Vec::new();
+            part.extend_from_slice(br#","control":"#);
+            json_str(&mut part, &control.id)?;
+            part.extend_from_slice(br#","title":"#);
+            json_str(&mut part, control.title.get(fleet.lang))?;
+            part.extend_from_slice(br#","category":"#);
+            json_str(&mut part, control.category.id())?;
+            part.extend_from_slice(br#","tier":"#);
+            json_str(&mut part, control.tier.id())?;
+            self.control_parts[c.control] = Some(part);
+        }
+        let out = &mut self.out;
+        out.write_all(&self.prefix)?;
+        out.write_all(self.control_parts[c.control].as_deref().unwrap_or_default())?;
+        out.write_all(br#","status":""#)?;
+        out.write_all(c.status.id().as_bytes())?;
+        out.write_all(br#"","settings":"#)?;
+        write_number(out, c.settings)?;
+        out.write_all(br#","compliant":"#)?;
+        write_number(out, c.compliant)?;
+        out.write_all(br#","findings":"#)?;
+        serde_json::to_writer(&mut *out, &c.findings)?;
+        out.write_all(br#","unexpected":"#)?;
+        let mut first = true;
+        out.write_all(b"[")?;
+        for u in host
             .unexpected
             .iter()
             .filter(|u| u.control == Some(c.control))
-            .map(|u| unexpected(fleet, u))
-            .collect(),
-        waiver: c.waiver.as_deref(),
-        attestation: c.attestation.as_deref(),
-        notes: &c.notes,
+        {
+            if !first {
+                out.write_all(b",")?;
+            }
+            first = false;
+            serde_json::to_writer(&mut *out, &unexpected(fleet, u))?;
+        }
+        out.write_all(br#"],"waiver":"#)?;
+        serde_json::to_writer(&mut *out, &c.waiver)?;
+        out.write_all(br#","attestation":"#)?;
+        serde_json::to_writer(&mut *out, &c.attestation)?;
+        out.write_all(br#","notes":"#)?;
+        serde_json::to_writer(&mut *out, &c.notes)?;
+        out.write_all(b"}\n")?;
+        self.records += 1;
+        Ok(())
     }
+}
+
+/// Writes `n` in decimal.
+fn write_number(out: &mut impl Write, mut n: usize) -> std::io::Result<()> {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.write_all(&digits[at..])
 }

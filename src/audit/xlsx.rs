@@ -89,7 +89,9 @@ impl StreamedSheet {
     }
 
     fn begin_row(&mut self) {
-        let _ = write!(self.pending, r#"<row r="{}">"#, self.row);
+        self.pending.push_str(r#"<row r=""#);
+        sheet_xml::push_number(&mut self.pending, u64::from(self.row));
+        self.pending.push_str(r#"">"#);
     }
 
     /// A string cell; formula-like text gets the quote-prefix style.
@@ -116,6 +118,35 @@ impl StreamedSheet {
             PLAIN
         };
         sheet_xml::shared_cell(&mut self.pending, col, self.row, style, table.get(text));
+    }
+
+    /// Like [`StreamedSheet::shared`], remembering the text's index and style in `slot` for the
+    /// next row with the same text (the texts of a profile, a control or a status repeat on
+    /// every row of theirs).
+    fn shared_cached(
+        &mut self,
+        col: usize,
+        text: &str,
+        table: &mut SharedStrings,
+        slot: &mut Option<(u32, u8)>,
+    ) {
+        if text.is_empty() {
+            return;
+        }
+        let (index, style) = match *slot {
+            Some((index, style)) => (table.again(index), style),
+            None => {
+                let style = if crate::report::checklist::formula_like(text) {
+                    QUOTED
+                } else {
+                    PLAIN
+                };
+                let index = table.get(text);
+                *slot = Some((index, style));
+                (index, style)
+            }
+        };
+        sheet_xml::shared_cell(&mut self.pending, col, self.row, style, index);
     }
 
     fn number(&mut self, col: usize, n: usize) {
@@ -163,6 +194,15 @@ pub struct XlsxSink {
     closed: Vec<ClosedSheet>,
     result_sheets: usize,
     shared: SharedStrings,
+    /// Remembered shared-string cells (see [`StreamedSheet::shared_cached`]), for the language
+    /// of the fleet: per profile its name and role, per control its id, title, category and
+    /// tier, per status its name (the last slot: `error`).
+    profile_cells: Vec<[Option<(u32, u8)>; 2]>,
+    control_cells: Vec<[Option<(u32, u8)>; 4]>,
+    status_cells: [Option<(u32, u8)>; 8],
+    /// The text of the findings and unexpected cells, reused from row to row.
+    findings: String,
+    unexpected: String,
 }
 
 impl XlsxSink {
@@ -190,6 +230,11 @@ impl XlsxSink {
             closed: Vec::new(),
             result_sheets: 1,
             shared: SharedStrings::default(),
+            profile_cells: Vec::new(),
+            control_cells: Vec::new(),
+            status_cells: [None; 8],
+            findings: String::new(),
+            unexpected: String::new(),
         })
     }
 
@@ -219,92 +264,120 @@ impl XlsxSink {
     fn write_host(&mut self, fleet: &Fleet, host: &HostResult) -> std::io::Result<()> {
         let lang = fleet.lang;
         let profile = host.profile.map(|p| &fleet.profiles[p]);
+        if self.profile_cells.len() < fleet.profiles.len() {
+            self.profile_cells.resize(fleet.profiles.len(), [None; 2]);
+        }
+        if self.control_cells.len() < fleet.controls.len() {
+            self.control_cells.resize(fleet.controls.len(), [None; 4]);
+        }
         let table = &mut self.shared;
         if let Some(sheet) = self.hosts.as_mut().filter(|s| !s.is_full()) {
-            let status = host
-                .status()
-                .map_or(words(lang, "error", "エラー"), |s| status_name(s, lang));
+            let (status, slot) = match host.status() {
+                None => (words(lang, "error", "エラー"), 7),
+                Some(s) => (status_name(s, lang), status_index(s)),
+            };
             sheet.begin_row();
             sheet.text(0, &host.host, PLAIN);
             sheet.text(1, &host.snapshot, PLAIN);
-            sheet.shared(2, profile.map_or("", |p| p.name.as_str()), table);
-            sheet.shared(3, profile.map_or("", |p| p.role.name(lang)), table);
+            match (host.profile, profile) {
+                (Some(i), Some(p)) => {
+                    let cells = &mut self.profile_cells[i];
+                    sheet.shared_cached(2, &p.name, table, &mut cells[0]);
+                    sheet.shared_cached(3, p.role.name(lang), table, &mut cells[1]);
+                }
+                _ => {
+                    sheet.shared(2, "", table);
+                    sheet.shared(3, "", table);
+                }
+            }
             sheet.text(4, &host.collected_at, PLAIN);
-            sheet.shared(5, status, table);
+            sheet.shared_cached(5, status, table, &mut self.status_cells[slot]);
             for (i, n) in host.setting_counts.iter().enumerate() {
                 sheet.number(6 + i, *n);
             }
             sheet.text(13, host.error.as_deref().unwrap_or(""), WRAPPED);
             sheet.end_row()?;
         }
-        let Some(profile) = profile else {
+        let (Some(profile_index), Some(profile)) = (host.profile, profile) else {
             return Ok(());
         };
-        let mut findings = String::new();
-        let mut unexpected = String::new();
-        for c in &host.controls {
-            let control = &fleet.controls[c.control];
-            findings.clear();
-            for f in &c.findings {
-                if !findings.is_empty() {
-                    findings.push('\n');
+        let mut findings = std::mem::take(&mut self.findings);
+        let mut unexpected = std::mem::take(&mut self.unexpected);
+        let written = (|| {
+            for c in &host.controls {
+                let control = &fleet.controls[c.control];
+                findings.clear();
+                for f in &c.findings {
+                    if !findings.is_empty() {
+                        findings.push('\n');
+                    }
+                    let _ = write!(
+                        findings,
+                        "[{}] {} {}: {} {} / {} {}",
+                        status_name(f.status, lang),
+                        f.kind,
+                        f.target,
+                        words(lang, "expected", "期待値"),
+                        f.expected,
+                        words(lang, "actual", "実際"),
+                        f.actual.as_deref().unwrap_or("-"),
+                    );
+                    if let Some(note) = &f.note {
+                        let _ = write!(findings, " ({note})");
+                    }
+                    if let Some(line) = &f.profile_line {
+                        let _ = write!(findings, " @ {line}");
+                    }
                 }
-                let _ = write!(
-                    findings,
-                    "[{}] {} {}: {} {} / {} {}",
-                    status_name(f.status, lang),
-                    f.kind,
-                    f.target,
-                    words(lang, "expected", "期待値"),
-                    f.expected,
-                    words(lang, "actual", "実際"),
-                    f.actual.as_deref().unwrap_or("-"),
+                unexpected.clear();
+                for u in host
+                    .unexpected
+                    .iter()
+                    .filter(|u| u.control == Some(c.control))
+                {
+                    if !unexpected.is_empty() {
+                        unexpected.push('\n');
+                    }
+                    let _ = write!(unexpected, "{} {}", u.kind, u.what);
+                }
+                let record = c
+                    .waiver
+                    .as_deref()
+                    .or(c.attestation.as_deref())
+                    .unwrap_or("");
+                self.results()?;
+                let table = &mut self.shared;
+                let Some(sheet) = self.results.as_mut() else {
+                    return Err(std::io::Error::other("the results sheet is closed"));
+                };
+                let profile_cells = &mut self.profile_cells[profile_index];
+                let control_cells = &mut self.control_cells[c.control];
+                sheet.begin_row();
+                sheet.text(0, &host.host, PLAIN);
+                sheet.shared_cached(1, &profile.name, table, &mut profile_cells[0]);
+                sheet.shared_cached(2, profile.role.name(lang), table, &mut profile_cells[1]);
+                sheet.shared_cached(3, &control.id, table, &mut control_cells[0]);
+                sheet.shared_cached(4, control.title.get(lang), table, &mut control_cells[1]);
+                sheet.shared_cached(5, control.category.name(lang), table, &mut control_cells[2]);
+                sheet.shared_cached(6, control.tier.name(lang), table, &mut control_cells[3]);
+                sheet.shared_cached(
+                    7,
+                    status_name(c.status, lang),
+                    table,
+                    &mut self.status_cells[status_index(c.status)],
                 );
-                if let Some(note) = &f.note {
-                    let _ = write!(findings, " ({note})");
-                }
-                if let Some(line) = &f.profile_line {
-                    let _ = write!(findings, " @ {line}");
-                }
+                sheet.text(8, record, PLAIN);
+                sheet.number(9, c.settings);
+                sheet.number(10, c.compliant);
+                sheet.text(11, &findings, WRAPPED);
+                sheet.text(12, &unexpected, WRAPPED);
+                sheet.end_row()?;
             }
-            unexpected.clear();
-            for u in host
-                .unexpected
-                .iter()
-                .filter(|u| u.control == Some(c.control))
-            {
-                if !unexpected.is_empty() {
-                    unexpected.push('\n');
-                }
-                let _ = write!(unexpected, "{} {}", u.kind, u.what);
-            }
-            let record = c
-                .waiver
-                .as_deref()
-                .or(c.attestation.as_deref())
-                .unwrap_or("");
-            self.results()?;
-            let table = &mut self.shared;
-            let Some(sheet) = self.results.as_mut() else {
-                return Err(std::io::Error::other("the results sheet is closed"));
-            };
-            sheet.begin_row();
-            sheet.text(0, &host.host, PLAIN);
-            sheet.shared(1, &profile.name, table);
-            sheet.shared(2, profile.role.name(lang), table);
-            sheet.shared(3, &control.id, table);
-            sheet.shared(4, control.title.get(lang), table);
-            sheet.shared(5, control.category.name(lang), table);
-            sheet.shared(6, control.tier.name(lang), table);
-            sheet.shared(7, status_name(c.status, lang), table);
-            sheet.text(8, record, PLAIN);
-            sheet.number(9, c.settings);
-            sheet.number(10, c.compliant);
-            sheet.text(11, &findings, WRAPPED);
-            sheet.text(12, &unexpected, WRAPPED);
-            sheet.end_row()?;
-        }
-        Ok(())
+            Ok(())
+        })();
+        self.findings = findings;
+        self.unexpected = unexpected;
+        written
     }
 
     /// The summary sheet, small enough to build in memory, and the range of its autofilter.

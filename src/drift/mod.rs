@@ -275,6 +275,9 @@ pub struct Prepared {
     expected: Vec<String>,
     /// Per setting: the registry.pol values it writes (Windows policy kinds only, else empty).
     parts: Vec<Vec<windows::PolPart>>,
+    /// Per setting: the lookup hash of the registry value a Windows registry setting reads
+    /// (0 for other settings), the same for every snapshot.
+    registry_hashes: Vec<u64>,
     /// The security template GptTmpl.inf holds (Windows).
     template: Option<crate::target::windows::gpttmpl_inf::SecurityTemplate>,
     rendered: Option<network::Rendered>,
@@ -309,9 +312,17 @@ pub fn prepare(state: &DesiredState) -> Prepared {
         .collect();
     let template =
         (family == Family::Windows).then(|| crate::target::windows::policy::build(state).template);
+    let registry_hashes = state
+        .settings()
+        .map(|s| match &s.kind {
+            SettingKind::Registry(r) => crate::snapshot::windows::registry_hash(&r.key, &r.value),
+            _ => 0,
+        })
+        .collect();
     Prepared {
         expected,
         parts,
+        registry_hashes,
         template,
         rendered,
     }
@@ -334,8 +345,8 @@ pub fn diff_prepared(state: &DesiredState, prepared: &Prepared, live: &LiveState
 
 /// Compares like [`diff_prepared`] for a fleet audit, which counts the compliant settings and
 /// shows only the findings: a compliant setting's result holds its status, kind and origin
-/// only (empty control, target and expected texts, no actual value, note or params), and no
-/// file diffs are made.
+/// only (empty control, target and expected texts, no actual value, note or params), control
+/// titles are left empty, and no file diffs are made.
 pub fn diff_findings(state: &DesiredState, prepared: &Prepared, live: LiveState) -> DriftReport {
     let (controls, unexpected) = compare_all(state, prepared, &live, Detail::Findings);
     report(state, live.info, controls, unexpected, Vec::new())
@@ -347,7 +358,7 @@ enum Detail {
     /// Every field of every result.
     Full,
     /// Every field of results that are not compliant; only status, kind and origin of the
-    /// compliant ones.
+    /// compliant ones; no control titles.
     Findings,
 }
 
@@ -387,8 +398,14 @@ fn compare_all(
         .iter()
         .map(|c| ControlResult {
             id: c.control.id.clone(),
-            title_en: c.control.title.en.clone(),
-            title_ja: c.control.title.ja.clone(),
+            title_en: match detail {
+                Detail::Full => c.control.title.en.clone(),
+                Detail::Findings => String::new(),
+            },
+            title_ja: match detail {
+                Detail::Full => c.control.title.ja.clone(),
+                Detail::Findings => String::new(),
+            },
             status: Status::Compliant,
             settings: c
                 .settings
@@ -396,15 +413,7 @@ fn compare_all(
                 .map(|s| {
                     let i = index;
                     index += 1;
-                    compare(
-                        s,
-                        family,
-                        &prepared.parts[i],
-                        &prepared.expected[i],
-                        live,
-                        rendered,
-                        detail,
-                    )
+                    compare(s, family, prepared, i, live, detail)
                 })
                 .collect(),
             waiver: c.waiver.as_ref().map(|w| waiver_info(w, c.waiver_expired)),
@@ -530,18 +539,26 @@ impl Outcome {
     }
 }
 
+/// Compares the `i`-th setting of the prepared profile, `s`, with the snapshot.
 fn compare(
     s: &DesiredSetting,
     family: Family,
-    parts: &[windows::PolPart],
-    expected: &str,
+    prepared: &Prepared,
+    i: usize,
     live: &LiveState,
-    rendered: Option<&network::Rendered>,
     detail: Detail,
 ) -> SettingResult {
-    let outcome = match (family, rendered) {
+    let parts = &prepared.parts[i];
+    let expected = &prepared.expected[i];
+    let outcome = match (family, prepared.rendered.as_ref()) {
         (Family::Linux, _) => compare_linux(&s.kind, &live.linux),
-        (Family::Windows, _) => windows::compare(s, parts, &live.windows),
+        (Family::Windows, _) => windows::compare(
+            s,
+            parts,
+            &live.windows,
+            detail == Detail::Findings,
+            prepared.registry_hashes[i],
+        ),
         (Family::Network, Some(rendered)) => network::compare(s, rendered, &live.network),
         _ => None,
     }

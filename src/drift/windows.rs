@@ -61,16 +61,24 @@ use crate::target::windows::policy;
 use crate::target::windows::registry_pol::PolData;
 
 /// Compares one Windows setting; `None` for kinds that have no Windows comparison (they are
-/// reported as not-collected).
-pub(super) fn compare(s: &DesiredSetting, parts: &[PolPart], w: &WindowsState) -> Option<Outcome> {
+/// reported as not-collected). With `lean`, a compliant registry value or service may come
+/// without its actual text (for callers that keep only findings). `registry_hash` is the
+/// lookup hash of a registry setting's value ([`crate::snapshot::windows::registry_hash`]).
+pub(super) fn compare(
+    s: &DesiredSetting,
+    parts: &[PolPart],
+    w: &WindowsState,
+    lean: bool,
+    registry_hash: u64,
+) -> Option<Outcome> {
     use SettingKind::*;
     Some(match &s.kind {
-        Registry(r) => registry(r, w),
+        Registry(r) => registry(r, w, lean, Some(registry_hash)),
         RegistryList(l) => registry_list(l, w),
         SecurityOption(o) => security_option(o, w),
         UserRight(u) => user_right(u, w),
         AuditSubcategory(a) => audit_subcategory(a, w),
-        Service(svc) => service(svc, w),
+        Service(svc) => service(svc, w, lean),
         FirewallProfile(p) => firewall_profile(p, w),
         FirewallRule(r) => firewall_rule(r, w),
         OptionalFeature(f) => optional_feature(f, w),
@@ -267,7 +275,8 @@ fn user_hive_note() -> Outcome {
         .note("user policy (HKCU) is per user; the collector reads machine policy (HKLM) only")
 }
 
-fn registry(r: &Registry, w: &WindowsState) -> Outcome {
+/// `hash`: the lookup hash of the value when the caller knows it.
+fn registry(r: &Registry, w: &WindowsState, lean: bool, hash: Option<u64>) -> Outcome {
     if r.hive == Hive::CurrentUser {
         return user_hive_note();
     }
@@ -281,7 +290,15 @@ fn registry(r: &Registry, w: &WindowsState) -> Outcome {
                 && v.name.eq_ignore_ascii_case(&r.value)
         })
     } else {
-        crate::snapshot::windows::find_registry(values, &w.registry_index, &r.key, &r.value)
+        let hash =
+            hash.unwrap_or_else(|| crate::snapshot::windows::registry_hash(&r.key, &r.value));
+        crate::snapshot::windows::find_registry_hashed(
+            values,
+            &w.registry_index,
+            hash,
+            &r.key,
+            &r.value,
+        )
     };
     let Some(v) = found else {
         return Outcome::new(Status::NotCollected, None).note(format!(
@@ -300,6 +317,9 @@ fn registry(r: &Registry, w: &WindowsState) -> Outcome {
         return Outcome::missing().note("the value does not exist");
     }
     match (r.reg_type, &r.data) {
+        (Some(t), Some(data)) if lean && data_equal(t, data, v) => {
+            Outcome::new(Status::Compliant, None)
+        }
         (Some(t), Some(data)) => Outcome::matches(data_equal(t, data, v), value_text(v)),
         _ => Outcome::new(Status::NotCollected, Some(value_text(v)))
             .note("the setting has no type and data to compare"),
@@ -564,7 +584,7 @@ fn start_text(s: StartMode) -> &'static str {
     }
 }
 
-fn service(s: &Service, w: &WindowsState) -> Outcome {
+fn service(s: &Service, w: &WindowsState, lean: bool) -> Outcome {
     let Some(services) = &w.services else {
         return not_collected(w, "services.json");
     };
@@ -577,6 +597,17 @@ fn service(s: &Service, w: &WindowsState) -> Outcome {
         };
     };
     let mode: &str = &have.start_mode;
+    if lean {
+        let compliant = match s.start {
+            StartMode::Manual => mode == "Manual",
+            StartMode::Disabled => mode == "Disabled",
+            StartMode::Automatic | StartMode::AutomaticDelayed if mode != "Auto" => false,
+            _ => have.delayed_auto_start == Some(s.start == StartMode::AutomaticDelayed),
+        };
+        if compliant {
+            return Outcome::new(Status::Compliant, None);
+        }
+    }
     let actual = match (mode, have.delayed_auto_start) {
         ("Auto", Some(true)) => "Auto (delayed)".to_string(),
         _ => mode.to_string(),
@@ -1007,7 +1038,7 @@ impl PolPart {
 
     fn compare(&self, w: &WindowsState) -> Outcome {
         match self {
-            PolPart::Value(r) => registry(r, w),
+            PolPart::Value(r) => registry(r, w, false, None),
             PolPart::List(l) => registry_list(l, w),
         }
     }

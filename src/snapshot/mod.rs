@@ -76,11 +76,12 @@ fn error(file: &str, line: usize, message: impl Into<String>) -> SnapshotError {
 pub fn load(dir: &Path) -> Result<LiveState, SnapshotError> {
     let bytes = std::fs::read(dir.join(INFO_FILE))
         .map_err(|e| error(INFO_FILE, 0, format!("cannot read: {e}")))?;
-    let info = parse_info(&bytes)?;
+    let root = info_json(&bytes)?;
+    let info = info_from(&root)?;
     // Each file is read once: hashed, then parsed from the same bytes.
     let mut contents = verify(dir, &info)?;
     let mut live = LiveState::default();
-    let parsed = parse_contents(&info, &bytes, &mut contents, &mut live);
+    let parsed = parse_contents(&info, &root, &mut contents, &mut live);
     recycle(contents.into_values());
     parsed?;
     live.info = info;
@@ -90,12 +91,12 @@ pub fn load(dir: &Path) -> Result<LiveState, SnapshotError> {
 /// Parses the verified files of a snapshot into `live`, in the order of the family's contract.
 fn parse_contents(
     info: &SnapshotInfo,
-    info_bytes: &[u8],
+    info_json: &Value,
     contents: &mut BTreeMap<&str, Vec<u8>>,
     live: &mut LiveState,
 ) -> Result<(), SnapshotError> {
     if info.family == "windows" {
-        live.windows.not_collected = windows::not_collected(info_bytes);
+        live.windows.not_collected = windows::not_collected_in(info_json);
         for name in windows::FILES {
             if let Some(bytes) = contents.get(*name) {
                 windows::parse(name, bytes, &mut live.windows)?;
@@ -173,10 +174,19 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Parses `snapshot.json`: host, collected_at, collector, family and `files` (name → SHA-256).
 pub fn parse_info(bytes: &[u8]) -> Result<SnapshotInfo, SnapshotError> {
+    info_from(&info_json(bytes)?)
+}
+
+/// `snapshot.json` as JSON.
+fn info_json(bytes: &[u8]) -> Result<Value, SnapshotError> {
     // Windows PowerShell may have saved it with a UTF-8 BOM.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let root: Value = serde_json::from_slice(bytes)
-        .map_err(|e| error(INFO_FILE, e.line(), format!("not valid JSON: {e}")))?;
+    serde_json::from_slice(bytes)
+        .map_err(|e| error(INFO_FILE, e.line(), format!("not valid JSON: {e}")))
+}
+
+/// The description [`parse_info`] reads from `snapshot.json`'s JSON.
+fn info_from(root: &Value) -> Result<SnapshotInfo, SnapshotError> {
     let text = |key: &str| -> Result<String, SnapshotError> {
         root.get(key)
             .and_then(Value::as_str)
@@ -257,6 +267,14 @@ fn verify<'a>(
         recycle(contents.into_values());
         return Err(e);
     }
+    match first_unlisted_flat(dir, info) {
+        Some(None) => return Ok(contents),
+        Some(Some(name)) => {
+            recycle(contents.into_values());
+            return Err(error(&name, 0, "present but not recorded in snapshot.json"));
+        }
+        None => {}
+    }
     for entry in walkdir::WalkDir::new(dir).min_depth(1) {
         let entry =
             entry.map_err(|e| error(INFO_FILE, 0, format!("cannot list the folder: {e}")))?;
@@ -275,4 +293,22 @@ fn verify<'a>(
         }
     }
     Ok(contents)
+}
+
+/// The first file of `dir` that `snapshot.json` does not list, found with one listing of the
+/// folder (`Some(None)`: every file is listed). `None` when the folder has a subfolder before
+/// such a file, or cannot be listed this way: the caller then walks the whole tree, which
+/// reports the same first file or the listing's error.
+fn first_unlisted_flat(dir: &Path, info: &SnapshotInfo) -> Option<Option<String>> {
+    for entry in std::fs::read_dir(dir).ok()? {
+        let entry = entry.ok()?;
+        if entry.file_type().ok()?.is_dir() {
+            return None;
+        }
+        let name = entry.file_name().to_string_lossy().replace('\\', "/");
+        if name != INFO_FILE && !info.files.contains_key(&name) {
+            return Some(Some(name));
+        }
+    }
+    Some(None)
 }

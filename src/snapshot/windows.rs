@@ -107,10 +107,21 @@ pub fn find_registry<'a>(
     key: &str,
     name: &str,
 ) -> Option<&'a RegistryValueFact> {
+    find_registry_hashed(values, index, registry_hash(key, name), key, name)
+}
+
+/// [`find_registry`] with `hash`, the [`registry_hash`] of `key` and `name`, already known.
+pub fn find_registry_hashed<'a>(
+    values: &'a [RegistryValueFact],
+    index: &RegistryIndex,
+    hash: u64,
+    key: &str,
+    name: &str,
+) -> Option<&'a RegistryValueFact> {
     let matches = |v: &RegistryValueFact| {
         v.hive.eq_ignore_ascii_case("HKLM") && same_registry_path(v, key, name)
     };
-    let i = *index.get(&registry_hash(key, name))?;
+    let i = *index.get(&hash)?;
     match values.get(i) {
         Some(v) if matches(v) => Some(v),
         // Another path with the same hash: look through all of them.
@@ -336,13 +347,19 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
 /// `not_collected` of `snapshot.json`: file → the collector's reason (absent: none).
 pub fn not_collected(info: &[u8]) -> BTreeMap<String, String> {
     serde_json::from_slice::<serde_json::Value>(strip_bom(info))
-        .ok()
-        .and_then(|v| v.get("not_collected").and_then(|n| n.as_object()).cloned())
+        .map(|v| not_collected_in(&v))
+        .unwrap_or_default()
+}
+
+/// [`not_collected`] of `snapshot.json` already read as JSON.
+pub fn not_collected_in(info: &serde_json::Value) -> BTreeMap<String, String> {
+    info.get("not_collected")
+        .and_then(|n| n.as_object())
         .map(|m| {
-            m.into_iter()
+            m.iter()
                 .map(|(k, v)| {
                     let reason = v.as_str().map(str::to_string).unwrap_or(v.to_string());
-                    (k, reason)
+                    (k.clone(), reason)
                 })
                 .collect()
         })
