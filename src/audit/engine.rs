@@ -42,9 +42,14 @@ pub fn discover(root: &Path) -> Result<(Vec<Entry>, Vec<String>), String> {
     // opening each snapshot folder as the walk does. Anything else (a folder that is no
     // snapshot, a symbolic link, an error) is left to the walk, which finds the same snapshots
     // in the same order.
-    if let Some(found) = discover_flat(root) {
-        return Ok(found);
+    match discover_flat(root) {
+        Some(found) => Ok(found),
+        None => discover_walk(root),
     }
+}
+
+/// [`discover`] by walking the whole tree.
+fn discover_walk(root: &Path) -> Result<(Vec<Entry>, Vec<String>), String> {
     let mut entries = Vec::new();
     let mut skipped = Vec::new();
     // Symbolic links are followed (a fleet folder assembled from links to collected folders);
@@ -498,4 +503,56 @@ fn condense(
         .collect();
     controls.sort_by_key(|c| c.control);
     host.controls = controls;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(list: &(Vec<Entry>, Vec<String>)) -> Vec<(String, bool)> {
+        let mut out: Vec<(String, bool)> = list
+            .0
+            .iter()
+            .map(|e| (e.rel.clone(), e.running_config))
+            .collect();
+        out.extend(list.1.iter().map(|s| (format!("skipped {s}"), false)));
+        out
+    }
+
+    /// A flat folder of snapshots is found from its listing exactly as the walk finds it; a
+    /// folder that is not a snapshot (here: a nested fleet) is left to the walk.
+    #[test]
+    fn the_flat_listing_finds_what_the_walk_finds() {
+        let root = std::env::temp_dir().join(format!("hardbase-discover-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for host in ["b-host", "A-host", "c.host"] {
+            std::fs::create_dir_all(root.join(host)).unwrap();
+            std::fs::write(root.join(host).join("snapshot.json"), "{}").unwrap();
+            std::fs::write(root.join(host).join("router.cfg"), "").unwrap();
+        }
+        for file in ["router-1.cfg", "SWITCH.TXT", ".hidden.cfg", "notes.md"] {
+            std::fs::write(root.join(file), "").unwrap();
+        }
+        let flat = discover_flat(&root).expect("a flat folder");
+        let walked = discover_walk(&root).unwrap();
+        assert_eq!(found(&flat), found(&walked));
+        assert_eq!(
+            found(&flat),
+            [
+                ("A-host".to_string(), false),
+                ("SWITCH.TXT".to_string(), true),
+                ("b-host".to_string(), false),
+                ("c.host".to_string(), false),
+                ("router-1.cfg".to_string(), true),
+                ("skipped .hidden.cfg".to_string(), false),
+                ("skipped notes.md".to_string(), false),
+            ]
+        );
+        std::fs::create_dir_all(root.join("branch/d-host")).unwrap();
+        std::fs::write(root.join("branch/d-host/snapshot.json"), "{}").unwrap();
+        assert!(discover_flat(&root).is_none());
+        let nested = discover(&root).unwrap();
+        assert!(found(&nested).contains(&("branch/d-host".to_string(), false)));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
