@@ -365,8 +365,12 @@ fn cell_start(out: &mut String, col: usize, row: u32) {
 
 /// Appends `n` in decimal, as `{n}` formats it, without the formatting machinery (it runs for
 /// every cell of a streamed sheet).
-pub fn push_number(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
+pub fn push_number(out: &mut String, n: u64) {
+    out.push_str(decimal(n, &mut [0; 20]));
+}
+
+/// `n` in decimal, written into the end of `digits`.
+pub fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &str {
     let mut at = digits.len();
     loop {
         at -= 1;
@@ -376,7 +380,7 @@ pub fn push_number(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    std::str::from_utf8(&digits[at..]).unwrap_or_default()
 }
 
 /// Appends a cell holding a shared string.

@@ -209,16 +209,6 @@ impl<W: Write> JsonlSink<W> {
 }
 
 /// Writes `n` in decimal.
-fn write_number(out: &mut impl Write, mut n: usize) -> std::io::Result<()> {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.write_all(&digits[at..])
+fn write_number(out: &mut impl Write, n: usize) -> std::io::Result<()> {
+    out.write_all(crate::xlsx::decimal(n as u64, &mut [0; 20]).as_bytes())
 }
