@@ -123,6 +123,24 @@ pub(crate) fn render_parts(
     Ok((text, escape))
 }
 
+/// A strict registry holding one template, compiled by [`compile`] under `name` (`None`: as a
+/// template rendered from its text) and registered as `key`, escaped by `escape`. `what` names
+/// the template in the error.
+pub(crate) fn one_template_registry(
+    key: &str,
+    text: &str,
+    name: Option<&str>,
+    escape: impl Fn(&str) -> String + Send + Sync + 'static,
+    what: &str,
+) -> Result<handlebars::Handlebars<'static>, String> {
+    let mut hb = handlebars::Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(escape);
+    let template = compile(text, name).map_err(|e| format!("{what}: {e}"))?;
+    hb.register_template(key, template);
+    Ok(hb)
+}
+
 /// A template compiled under the name its render errors show (`name`, or none for a template
 /// rendered as a string): the template that `Handlebars::register_template_string` (or
 /// `render_template`) compiles, element for element and with the same source positions.

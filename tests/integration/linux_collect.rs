@@ -171,12 +171,7 @@ fn real_collection_on_this_machine() {
     std::fs::write(&script, collect::script(&kiosk()).unwrap()).unwrap();
     let out_dir = dir.path().join("snapshot");
     let started = Instant::now();
-    let run = Command::new("bash")
-        .arg(&script)
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
+    let run = run_collect(&script, &out_dir, &[]);
     let seconds = started.elapsed().as_secs_f64();
     assert!(
         run.status.success(),
@@ -275,14 +270,20 @@ fn real_collection_on_this_machine() {
     assert!(seconds < 60.0, "collect.sh took {seconds} s");
 
     // A second run into the same, now non-empty folder is refused and changes nothing.
-    let again = Command::new("bash")
-        .arg(&script)
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
+    let again = run_collect(&script, &out_dir, &[]);
     assert_eq!(again.status.code(), Some(1));
     assert!(snapshot::load(&out_dir).is_ok());
+}
+
+/// Runs collect.sh `script` with `--out out` and `args`.
+fn run_collect(script: &Path, out: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("bash")
+        .arg(script)
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// Every unit file's state, as `systemctl list-unit-files` lists it (None without systemctl).
@@ -315,13 +316,7 @@ fn collect_sh_all_units_lists_every_unit_file() {
     let mut titles = Vec::new();
     for (args, governed) in [(&["--all-units"][..], false), (&[][..], true)] {
         let out_dir = dir.path().join(format!("snapshot-{governed}"));
-        let run = Command::new("bash")
-            .arg(&script)
-            .arg("--out")
-            .arg(&out_dir)
-            .args(args)
-            .output()
-            .unwrap();
+        let run = run_collect(&script, &out_dir, args);
         assert!(
             run.status.success(),
             "{}",
@@ -604,12 +599,7 @@ fn collect_sh_records_governed_paths_of_every_kind() {
     let script = dir.path().join("collect.sh");
     std::fs::write(&script, text).unwrap();
     let out_dir = dir.path().join("snapshot");
-    let run = Command::new("bash")
-        .arg(&script)
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
+    let run = run_collect(&script, &out_dir, &[]);
     assert!(
         run.status.success(),
         "collect.sh: {}",
@@ -1013,12 +1003,11 @@ fn real_diff_of_this_machine_against_the_kiosk_profile() {
     assert_eq!(build.status, 0, "{}", build.stderr);
     let snapshot = dir.path().join("snapshot");
     let started = std::time::Instant::now();
-    let collect = std::process::Command::new("bash")
-        .arg(out.join("lobby-kiosk-umeda/linux/collect.sh"))
-        .arg("--out")
-        .arg(&snapshot)
-        .output()
-        .unwrap();
+    let collect = run_collect(
+        &out.join("lobby-kiosk-umeda/linux/collect.sh"),
+        &snapshot,
+        &[],
+    );
     assert!(
         collect.status.success(),
         "{}",

@@ -99,14 +99,14 @@ fn registry() -> Result<&'static Handlebars<'static>, String> {
     static REGISTRY: OnceLock<Result<Handlebars<'static>, String>> = OnceLock::new();
     REGISTRY
         .get_or_init(|| {
-            let mut hb = Handlebars::new();
-            hb.set_strict_mode(true);
-            // Every value was checked by shell_word before rendering, so quoting cannot fail.
-            hb.register_escape_fn(|text| shell_word(text).unwrap_or_else(|_| "''".to_string()));
-            let template = crate::target::compile(TEMPLATE, Some("collect"))
-                .map_err(|e| format!("template collect.sh.hbs: {e}"))?;
-            hb.register_template("collect", template);
-            Ok(hb)
+            crate::target::one_template_registry(
+                "collect",
+                TEMPLATE,
+                Some("collect"),
+                // Every value was checked by shell_word before rendering, so quoting cannot fail.
+                |text| shell_word(text).unwrap_or_else(|_| "''".to_string()),
+                "template collect.sh.hbs",
+            )
         })
         .as_ref()
         .map_err(Clone::clone)

@@ -41,13 +41,13 @@ fn registry() -> Result<&'static Handlebars<'static>, String> {
     static REGISTRY: OnceLock<Result<Handlebars<'static>, String>> = OnceLock::new();
     REGISTRY
         .get_or_init(|| {
-            let mut hb = Handlebars::new();
-            hb.set_strict_mode(true);
-            hb.register_escape_fn(powershell::escape);
-            let template = super::super::compile(TEMPLATE, None)
-                .map_err(|e| format!("Sign-Hardbase.ps1 template: {e}"))?;
-            hb.register_template("sign", template);
-            Ok(hb)
+            crate::target::one_template_registry(
+                "sign",
+                TEMPLATE,
+                None,
+                powershell::escape,
+                "Sign-Hardbase.ps1 template",
+            )
         })
         .as_ref()
         .map_err(Clone::clone)
