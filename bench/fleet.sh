@@ -166,7 +166,12 @@ if [ "$have_oscap" = 1 ]; then
   printf '  built one profile per process, hardbase uses %sx less memory (mean peaks; %sx for the largest)\n' \
     "$(ratio "$oscap_kb" "$one_kb")" "$(ratio "$oscap_kb" "$one_max")"
   verdict "1. build time per profile >= 50x faster than oscap" "$t x  $(pass_if "$t" ">=" 50)"
-  verdict "1. build peak memory >= 10x less than oscap" "$m x  $(pass_if "$m" ">=" 10)"
+  # oscap generates one profile per process: the like-for-like memory figure is hardbase
+  # building one profile per process (the largest peak of them); the whole bank in one process
+  # is reported against the same target too.
+  mo=$(ratio "$oscap_kb" "$one_max")
+  verdict "1. build peak memory >= 10x less, one profile per process" "$mo x  $(pass_if "$mo" ">=" 10)"
+  verdict "1. build peak memory >= 10x less, whole bank in one run" "$m x  $(pass_if "$m" ">=" 10)"
 else
   echo "  SKIPPED oscap: $why_oscap"
   verdict "1. build vs oscap" "SKIPPED ($why_oscap)"

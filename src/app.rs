@@ -848,18 +848,75 @@ fn import_snapshot(cli: &Cli, args: &crate::cli::ImportSnapshotArgs) -> CmdResul
     Ok(print(text.as_bytes()))
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The files of one profile's output tree (paths relative to the tree, `/`-separated).
 pub fn profile_artifacts(
     state: &DesiredState,
     session: &Session,
 ) -> Result<output::TreeFiles, Box<dyn std::error::Error>> {
-    signed_profile_artifacts(state, session, None, &CatalogHash::new(&session.sources))
-        .map_err(|e| e as Box<dyn std::error::Error>)
+    let mut tree = Tree::Memory(Vec::new());
+    signed_profile_artifacts(
+        state,
+        session,
+        None,
+        &CatalogHash::new(&session.sources),
+        &mut tree,
+    )
+    .map_err(|e| e as Box<dyn std::error::Error>)?;
+    Ok(match tree {
+        Tree::Memory(files) => files,
+        Tree::Disk { .. } => Vec::new(),
+    })
+}
+
+/// Where a profile's artefacts go as they are made: kept (to be signed, or for a caller that
+/// wants the files), or written at once into the profile's staging folder, so that a built
+/// profile holds only the artefact being made rather than its whole tree.
+enum Tree<'a> {
+    Memory(output::TreeFiles),
+    Disk {
+        writer: output::FileWriter<'a>,
+        /// Path, SHA-256 and size of each file written.
+        written: Vec<(String, String, usize)>,
+    },
+}
+
+impl Tree<'_> {
+    fn put(&mut self, path: String, bytes: Vec<u8>) -> Result<(), SendError> {
+        match self {
+            Tree::Memory(files) => files.push((path, bytes)),
+            Tree::Disk { writer, written } => {
+                writer.write(&path, &bytes)?;
+                written.push((path, output::sha256_hex(&bytes), bytes.len()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Path, SHA-256 and size of every file, sorted by path (files kept in memory are sorted
+    /// too).
+    fn listing(&mut self) -> Vec<(String, String, usize)> {
+        match self {
+            Tree::Memory(files) => {
+                files.sort_by(|a, b| a.0.cmp(&b.0));
+                files
+                    .iter()
+                    .map(|(path, bytes)| (path.clone(), output::sha256_hex(bytes), bytes.len()))
+                    .collect()
+            }
+            Tree::Disk { written, .. } => {
+                let mut list = std::mem::take(written);
+                list.sort_by(|a, b| a.0.cmp(&b.0));
+                list
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Tree::Memory(files) => files.len(),
+            Tree::Disk { written, .. } => written.len(),
+        }
+    }
 }
 
 /// The `catalog_sha256` of the manifests: SHA-256 over every source that is not one of the
@@ -902,27 +959,39 @@ impl CatalogHash {
     }
 }
 
-/// [`profile_artifacts`], with the PowerShell scripts signed before the manifest is computed.
+/// [`profile_artifacts`] into `tree`, with the PowerShell scripts signed before the manifest is
+/// computed (a tree to sign is [`Tree::Memory`]).
 fn signed_profile_artifacts(
     state: &DesiredState,
     session: &Session,
     signer: Option<&crate::sign::Signer>,
     catalog: &CatalogHash,
-) -> Result<output::TreeFiles, SendError> {
-    let mut files: Vec<(String, Vec<u8>)> = crate::target::emit(state)?;
+    tree: &mut Tree<'_>,
+) -> Result<(), SendError> {
+    // Each part is handed to the tree as soon as it is made (and dropped when the tree writes
+    // it), so the scripts are gone before the checklists are made.
+    let mut failed: Option<SendError> = None;
+    crate::target::emit_into(state, &mut |path, bytes| {
+        tree.put(path, bytes).map_err(|e| {
+            let text = e.to_string();
+            failed = Some(e);
+            text
+        })
+    })
+    .map_err(|e| failed.take().unwrap_or_else(|| e.into()))?;
     for (lang, suffix) in [(Lang::Ja, ""), (Lang::En, ".en")] {
-        let (markdown, csv, xlsx) = report::checklist::all(state, lang)?;
-        files.push((format!("checklist{suffix}.md"), markdown.into_bytes()));
-        files.push((format!("checklist{suffix}.csv"), csv));
-        files.push((format!("checklist{suffix}.xlsx"), xlsx));
+        report::checklist::each(state, lang, |extension, bytes| {
+            tree.put(format!("checklist{suffix}.{extension}"), bytes)
+        })?;
     }
     // The evaluation day is not part of the artefact: the same inputs give the same bytes any day.
     let desired = report::check::to_json_text(state, &session.sources, false)?;
-    files.push(("desired-state.json".into(), (desired + "\n").into_bytes()));
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    if let Some(signer) = signer {
-        signer.sign_scripts(&mut files)?;
+    tree.put("desired-state.json".into(), (desired + "\n").into_bytes())?;
+    if let (Some(signer), Tree::Memory(files)) = (signer, &mut *tree) {
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        signer.sign_scripts(files)?;
     }
+    let listing = tree.listing();
     let inputs: Vec<serde_json::Value> = state
         .profile
         .layers
@@ -930,7 +999,7 @@ fn signed_profile_artifacts(
         .map(|name| {
             let file = (0..session.sources.len()).find(|i| session.sources.name(*i) == name);
             let text = file.map(|f| session.sources.text(f)).unwrap_or("");
-            serde_json::json!({ "path": name, "sha256": sha256_hex(text.as_bytes()) })
+            serde_json::json!({ "path": name, "sha256": output::sha256_hex(text.as_bytes()) })
         })
         .collect();
     let catalog_digest = catalog.of(&session.sources, &state.profile.layers);
@@ -942,10 +1011,10 @@ fn signed_profile_artifacts(
         "platform": state.profile.platform.id,
         "inputs": inputs,
         "catalog_sha256": catalog_digest,
-        "artifacts": files.iter().map(|(path, bytes)| serde_json::json!({
+        "artifacts": listing.iter().map(|(path, sha256, size)| serde_json::json!({
             "path": path,
-            "sha256": sha256_hex(bytes),
-            "size": bytes.len(),
+            "sha256": sha256,
+            "size": size,
         })).collect::<Vec<_>>(),
     });
     if let (Some(signing), Some(obj)) = (&state.profile.signing, manifest.as_object_mut()) {
@@ -973,11 +1042,10 @@ fn signed_profile_artifacts(
             }),
         );
     }
-    files.push((
+    tree.put(
         output::MANIFEST.into(),
         (serde_json::to_string_pretty(&manifest)? + "\n").into_bytes(),
-    ));
-    Ok(files)
+    )
 }
 
 /// An error for each profile whose name an earlier one already has; `why` says what the names
@@ -1071,10 +1139,20 @@ fn build(cli: &Cli, args: &BuildArgs) -> CmdResult {
             .ok()
             .and_then(|mut s| s.take())
             .ok_or("a profile was built twice")?;
-        let files = signed_profile_artifacts(&state, &session, signer.as_ref(), &catalog)?;
+        let mut tree = if signer.is_some() {
+            Tree::Memory(Vec::new())
+        } else {
+            Tree::Disk {
+                writer: output::FileWriter::new(&dirs[i].2),
+                written: Vec::new(),
+            }
+        };
+        signed_profile_artifacts(&state, &session, signer.as_ref(), &catalog, &mut tree)?;
         drop(state);
-        output::write_files(&dirs[i].2, &files)?;
-        Ok((i, files.len()))
+        if let Tree::Memory(files) = &tree {
+            output::write_files(&dirs[i].2, files)?;
+        }
+        Ok((i, tree.len()))
     })?;
     let mut counts = vec![0; dirs.len()];
     for (i, count) in built {

@@ -66,7 +66,8 @@ pub struct DesiredSetting {
 /// A control selected for the profile.
 #[derive(Clone, Debug)]
 pub struct ControlState {
-    pub control: Control,
+    /// The catalog's control, shared with the catalog and other profiles.
+    pub control: std::sync::Arc<Control>,
     pub status: ControlStatus,
     pub waiver: Option<Waiver>,
     /// The waiver had expired on the evaluation day (only when auditing; building refuses it).

@@ -88,23 +88,56 @@ pub fn write_tree(dir: &Path, files: &[(String, Vec<u8>)], force: bool) -> Resul
     staged.commit()
 }
 
+/// The lowercase hex SHA-256 of `bytes`, as manifests list artefacts.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Writes `files` (relative paths with `/`) into the empty folder `root` (a staging folder).
 pub fn write_files(root: &Path, files: &[(String, Vec<u8>)]) -> Result<(), OutputError> {
-    // The folders made so far (relative), so that each is created once.
-    let mut made: Vec<&str> = Vec::new();
+    let mut writer = FileWriter::new(root);
     for (rel, bytes) in files {
-        let path = rel.split('/').fold(root.to_path_buf(), |p, c| p.join(c));
+        writer.write(rel, bytes)?;
+    }
+    Ok(())
+}
+
+/// Writes files one at a time into the empty folder `root` (a staging folder), each folder
+/// created once.
+#[derive(Debug)]
+pub struct FileWriter<'a> {
+    root: &'a Path,
+    /// The folders made so far (relative).
+    made: Vec<String>,
+}
+
+impl<'a> FileWriter<'a> {
+    pub fn new(root: &'a Path) -> FileWriter<'a> {
+        FileWriter {
+            root,
+            made: Vec::new(),
+        }
+    }
+
+    /// Writes `bytes` to `rel` (a relative path with `/` separators) under the root.
+    pub fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<(), OutputError> {
+        let path = rel
+            .split('/')
+            .fold(self.root.to_path_buf(), |p, c| p.join(c));
         if let Some((folder, _)) = rel.rsplit_once('/') {
-            if !made.contains(&folder) {
+            if !self.made.iter().any(|m| m == folder) {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent).map_err(io(parent))?;
                 }
-                made.push(folder);
+                self.made.push(folder.to_string());
             }
         }
-        std::fs::write(&path, bytes).map_err(io(&path))?;
+        std::fs::write(&path, bytes).map_err(io(&path))
     }
-    Ok(())
 }
 
 /// Folders replaced together: each gets a staging folder beside it ([`StagedTrees::add`]) that

@@ -63,7 +63,8 @@ impl std::fmt::Display for Location {
 
 /// All source files read in one run, by id.
 pub struct SourceMap {
-    files: SimpleFiles<String, String>,
+    /// Built-in sources borrow the text embedded in the program; files read are owned.
+    files: SimpleFiles<String, std::borrow::Cow<'static, str>>,
     count: usize,
 }
 
@@ -82,7 +83,11 @@ impl SourceMap {
     }
 
     /// Adds a file under the name shown in diagnostics.
-    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+    pub fn add(
+        &mut self,
+        name: impl Into<String>,
+        text: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> FileId {
         self.count += 1;
         self.files.add(name.into(), text.into())
     }
@@ -97,7 +102,7 @@ impl SourceMap {
     pub fn text(&self, file: FileId) -> &str {
         self.files
             .get(file)
-            .map(|f| f.source().as_str())
+            .map(|f| f.source().as_ref())
             .unwrap_or("")
     }
 
@@ -119,7 +124,7 @@ impl SourceMap {
         }
     }
 
-    pub(crate) fn files(&self) -> &SimpleFiles<String, String> {
+    pub(crate) fn files(&self) -> &SimpleFiles<String, std::borrow::Cow<'static, str>> {
         &self.files
     }
 

@@ -187,7 +187,8 @@ impl Control {
 /// All controls and flows, by id.
 #[derive(Default)]
 pub struct Catalog {
-    pub controls: BTreeMap<String, Control>,
+    /// Shared with every resolved profile that includes the control.
+    pub controls: BTreeMap<String, std::sync::Arc<Control>>,
     pub flows: BTreeMap<String, flow::Flow>,
 }
 
@@ -316,7 +317,8 @@ impl Catalog {
         }
         seen.insert(control.id.clone(), control.span);
         // Overrides replace the built-in control of the same id as a whole.
-        self.controls.insert(control.id.clone(), control);
+        self.controls
+            .insert(control.id.clone(), std::sync::Arc::new(control));
     }
 
     /// Two controls that declare a parameter of the same name must agree on its type and default.
@@ -349,6 +351,11 @@ impl Catalog {
     }
 
     pub fn get(&self, id: &str) -> Option<&Control> {
+        self.controls.get(id).map(|c| &**c)
+    }
+
+    /// The control `id`, to be shared by a resolved profile.
+    pub fn shared(&self, id: &str) -> Option<&std::sync::Arc<Control>> {
         self.controls.get(id)
     }
 
@@ -356,7 +363,7 @@ impl Catalog {
     pub fn param_decl(&self, name: &str) -> Option<(&Control, &ParamDecl)> {
         self.controls
             .values()
-            .find_map(|c| c.param(name).map(|p| (c, p)))
+            .find_map(|c| c.param(name).map(|p| (&**c, p)))
     }
 
     /// Ids close to `id`, for "did you mean".

@@ -483,12 +483,20 @@ pub fn markdown(state: &DesiredState, lang: Lang) -> String {
 }
 
 /// The Markdown, CSV and xlsx checklists of one language ([`markdown`], [`csv`], [`xlsx`]),
-/// made from one list of rows.
-pub fn all(state: &DesiredState, lang: Lang) -> std::io::Result<(String, Vec<u8>, Vec<u8>)> {
+/// made from one list of rows, each handed to `put` with its file extension as soon as it is
+/// made.
+pub fn each<E: From<std::io::Error>>(
+    state: &DesiredState,
+    lang: Lang,
+    mut put: impl FnMut(&'static str, Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
     let rows = rows(state, lang);
-    let markdown = markdown_of(state, lang, &rows, words(lang).footer);
-    let csv = csv_of(lang, &rows);
-    Ok((markdown, csv, xlsx_of(state, lang, &rows)?))
+    put(
+        "md",
+        markdown_of(state, lang, &rows, words(lang).footer).into_bytes(),
+    )?;
+    put("csv", csv_of(lang, &rows))?;
+    put("xlsx", xlsx_of(state, lang, &rows)?)
 }
 
 /// The Markdown template, compiled once per process.

@@ -29,6 +29,7 @@ pub fn controls<'a>(catalog: &'a Catalog, filter: &Filter) -> Vec<&'a Control> {
     let mut out: Vec<&Control> = catalog
         .controls
         .values()
+        .map(|c| &**c)
         .filter(|c| filter.matches(c))
         .collect();
     out.sort_by_key(|c| {

@@ -580,7 +580,7 @@ fn resolve_chain(
     let mut states = Vec::new();
     let mut targets: BTreeMap<String, (String, Span, String)> = BTreeMap::new();
     for (id, included_by) in &selected {
-        let Some(control) = catalog.get(id) else {
+        let Some(control) = catalog.shared(id) else {
             continue;
         };
         let waiver = waivers.get(id).map(|(w, _)| w.clone());
@@ -725,7 +725,7 @@ fn resolve_chain(
             .as_ref()
             .is_some_and(|w| w.expires.value < options.at);
         states.push(ControlState {
-            control: control.clone(),
+            control: std::sync::Arc::clone(control),
             status,
             waiver,
             waiver_expired,

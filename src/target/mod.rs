@@ -69,6 +69,23 @@ fn collect_strings(value: &crate::catalog::param::ParamValue, out: &mut Vec<Stri
     }
 }
 
+/// The platform files of one profile, each handed to `put` as it is made (paths relative to
+/// the profile's output folder, in no particular order).
+pub fn emit_into(
+    state: &DesiredState,
+    put: &mut dyn FnMut(String, Vec<u8>) -> Result<(), String>,
+) -> Result<(), String> {
+    match state.profile.platform.family {
+        Family::Windows => windows::emit::emit_into(state, put),
+        Family::Linux | Family::Network => {
+            for (path, bytes) in emit(state)? {
+                put(path, bytes)?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// The platform files of one profile (paths relative to its output folder).
 pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
     match state.profile.platform.family {
@@ -295,6 +312,13 @@ impl Restore<'_> {
         }
         if pending_tail {
             self.ok = false;
+        }
+        // The raw texts grew as the lifted lines were put back; the compiled templates stay for
+        // the whole run, so they keep only what they hold.
+        for element in &mut template.elements {
+            if let TemplateElement::RawString(text) = element {
+                text.shrink_to_fit();
+            }
         }
     }
 

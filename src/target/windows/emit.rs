@@ -13,8 +13,23 @@ use super::{audit_csv, gpo_backup, gpttmpl_inf, policy, powershell, registry_pol
 /// inputs give the same bytes (GPMC only displays it).
 const BACKUP_TIME: &str = "2000-01-01T00:00:00";
 
-/// The Windows artefacts of a resolved Windows profile.
+/// The Windows artefacts of a resolved Windows profile, sorted by path.
 pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
+    let mut files = TreeFiles::new();
+    emit_into(state, &mut |path, bytes| {
+        files.push((path, bytes));
+        Ok(())
+    })?;
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
+}
+
+/// [`emit`], each file handed to `put` as soon as it is made (in no particular order), so that
+/// the scripts need not all be in memory at once.
+pub fn emit_into(
+    state: &DesiredState,
+    put: &mut dyn FnMut(String, Vec<u8>) -> Result<(), String>,
+) -> Result<(), String> {
     let policy = policy::build(state);
     let machine = registry_pol::write(&policy.machine)?;
     let user = if policy.user.is_empty() {
@@ -57,13 +72,26 @@ pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
         policy: &policy,
         backup_id: &backup_id,
     };
-    let mut files: TreeFiles = backup
-        .into_iter()
-        .map(|(path, bytes)| (format!("windows/gpo/{path}"), bytes))
-        .collect();
+    // The paths handed out, and the SHA-256 of each script for the signing script. A WDAC
+    // policy file named like an earlier one is left out (the first wins).
+    let mut paths: Vec<String> = Vec::new();
+    let mut scripts: Vec<(String, String)> = Vec::new();
+    let mut give = |path: String, bytes: Vec<u8>| -> Result<(), String> {
+        if paths.contains(&path) {
+            return Ok(());
+        }
+        if path.ends_with(".ps1") {
+            scripts.push((path.clone(), crate::output::sha256_hex(&bytes)));
+        }
+        paths.push(path.clone());
+        put(path, bytes)
+    };
+    for (path, bytes) in backup {
+        give(format!("windows/gpo/{path}"), bytes)?;
+    }
     // The four scripts share one context (what apply, restore, collect and acceptance build).
     use powershell::Script;
-    let scripts = [
+    let order = [
         (Script::Apply, "windows/Apply-Hardbase.ps1"),
         (Script::Restore, "windows/Restore-Hardbase.ps1"),
         (Script::Collect, "windows/Collect-Hardbase.ps1"),
@@ -73,31 +101,30 @@ pub fn emit(state: &DesiredState) -> Result<TreeFiles, String> {
         ),
     ];
     let mut renderer = powershell::Renderer::new(&input)?;
-    for (script, path) in scripts {
+    for (script, path) in order {
         let text = renderer.render(script)?;
-        files.push((path.into(), powershell::encode(&text)));
+        give(path.into(), powershell::encode(&text))?;
     }
+    drop(renderer);
     if let Some(xml) = shell_launcher::xml(state)? {
-        files.push((
+        give(
             format!("windows/{}", shell_launcher::FILE),
             xml.into_bytes(),
-        ));
+        )?;
     }
     for setting in state.settings() {
         if let crate::catalog::setting::SettingKind::WdacPolicy(w) = &setting.kind {
             let bytes = std::fs::read(&w.policy_file)
                 .map_err(|e| format!("cannot read the WDAC policy file {}: {e}", w.policy_file))?;
             let name = w.policy_file.rsplit(['/', '\\']).next().unwrap_or_default();
-            files.push((format!("windows/wdac/{name}"), bytes));
+            give(format!("windows/wdac/{name}"), bytes)?;
         }
     }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    files.dedup_by(|a, b| a.0 == b.0);
-    if let Some(sign) = super::signing::script(state, &files)? {
-        files.push((super::signing::PATH.into(), sign));
-        files.sort_by(|a, b| a.0.cmp(&b.0));
+    scripts.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(sign) = super::signing::script(state, &scripts)? {
+        put(super::signing::PATH.into(), sign)?;
     }
-    Ok(files)
+    Ok(())
 }
 
 /// The settings whose values no Windows artefact can carry, with the reason.

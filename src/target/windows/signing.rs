@@ -12,7 +12,6 @@ use std::sync::OnceLock;
 
 use handlebars::Handlebars;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::powershell;
 use crate::load::profile::SigningMethod;
@@ -53,11 +52,11 @@ fn registry() -> Result<&'static Handlebars<'static>, String> {
         .map_err(Clone::clone)
 }
 
-/// The signing script for `scripts` (tree path, bytes as built), or `None` when the profile
-/// is not signed on a Windows host.
+/// The signing script for `scripts` (tree path and SHA-256 hex of each script as built, sorted
+/// by path), or `None` when the profile is not signed on a Windows host.
 pub fn script(
     state: &DesiredState,
-    scripts: &[(String, Vec<u8>)],
+    scripts: &[(String, String)],
 ) -> Result<Option<Vec<u8>>, String> {
     let Some(signing) = &state.profile.signing else {
         return Ok(None);
@@ -71,14 +70,7 @@ pub fn script(
         .ok_or("the [signing] table has no certificate_thumbprint")?;
     let list: Vec<serde_json::Value> = scripts
         .iter()
-        .filter(|(path, _)| path.ends_with(".ps1"))
-        .map(|(path, bytes)| {
-            let sha: String = Sha256::digest(bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            json!({ "path": path.replace('/', "\\"), "sha256": sha })
-        })
+        .map(|(path, sha)| json!({ "path": path.replace('/', "\\"), "sha256": sha }))
         .collect();
     let data = json!({
         "profile_name": state.profile.name,
