@@ -904,9 +904,8 @@ impl Tree<'_> {
                     .collect()
             }
             Tree::Disk { written, .. } => {
-                let mut list = std::mem::take(written);
-                list.sort_by(|a, b| a.0.cmp(&b.0));
-                list
+                written.sort_by(|a, b| a.0.cmp(&b.0));
+                written.clone()
             }
         }
     }

@@ -365,7 +365,8 @@ fn build_writes_a_verified_deterministic_tree_atomically() {
             assert_eq!(a["sha256"], digest.as_str());
             assert_eq!(a["size"], bytes.len());
         }
-        // Every file in the tree is in the manifest (or is the manifest).
+        // Every file in the tree is in the manifest (or is the manifest), and the build said
+        // how many it wrote.
         assert_eq!(
             first
                 .keys()
@@ -373,6 +374,8 @@ fn build_writes_a_verified_deterministic_tree_atomically() {
                 .count(),
             artifacts.len() + 1
         );
+        let said = format!("built {profile} ({} files) -> ", artifacts.len() + 1);
+        assert!(r.stderr.contains(&said), "{said}: {}", r.stderr);
         assert!(manifest["inputs"]
             .as_array()
             .unwrap()
