@@ -413,10 +413,7 @@ fn a_snapshot_folder_in_the_collectors_format_loads() {
     assert_eq!((reg.kind, &*reg.kind_name), (4, "DWord"));
     assert_eq!(reg.data, ["196608"]);
     let rules = w.firewall_rules.as_ref().unwrap();
-    assert_eq!(
-        rules[0].remote_ports.as_deref(),
-        Some(&["123".to_string()][..])
-    );
+    assert_eq!(rules[0].remote_ports.as_deref(), Some(&["123".into()][..]));
     assert_eq!(rules[1].id, "{5A4B-it's}");
     assert_eq!(rules[1].display_name, "Bob's <rule> & co");
     assert!(
