@@ -138,6 +138,84 @@ pub struct LinuxState {
 /// string without escapes), else owned.
 pub type Text<'a> = Cow<'a, str>;
 
+/// A list of snapshot texts, which usually holds one: that one is kept without a list of its
+/// own. Read it as a slice.
+#[derive(Clone, Debug)]
+pub enum Texts<'a> {
+    One(Text<'a>),
+    Many(Vec<Text<'a>>),
+}
+
+impl Default for Texts<'_> {
+    fn default() -> Self {
+        Texts::Many(Vec::new())
+    }
+}
+
+impl<'a> Texts<'a> {
+    pub fn push(&mut self, text: Text<'a>) {
+        match self {
+            Texts::Many(list) if list.is_empty() => *self = Texts::One(text),
+            Texts::Many(list) => list.push(text),
+            Texts::One(_) => {
+                let Texts::One(first) = std::mem::take(self) else {
+                    return;
+                };
+                *self = Texts::Many(vec![first, text]);
+            }
+        }
+    }
+
+    /// The same texts, copied out of the snapshot's bytes.
+    pub fn into_owned(self) -> Texts<'static> {
+        match self {
+            Texts::One(text) => Texts::One(owned(text)),
+            Texts::Many(list) => Texts::Many(owned_list(list)),
+        }
+    }
+}
+
+impl<'a> std::ops::Deref for Texts<'a> {
+    type Target = [Text<'a>];
+
+    fn deref(&self) -> &[Text<'a>] {
+        match self {
+            Texts::One(text) => std::slice::from_ref(text),
+            Texts::Many(list) => list,
+        }
+    }
+}
+
+impl PartialEq for Texts<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Texts<'_> {}
+
+impl<'a> From<Vec<Text<'a>>> for Texts<'a> {
+    fn from(list: Vec<Text<'a>>) -> Self {
+        Texts::Many(list)
+    }
+}
+
+impl<'a> FromIterator<Text<'a>> for Texts<'a> {
+    fn from_iter<I: IntoIterator<Item = Text<'a>>>(items: I) -> Self {
+        let mut texts = Texts::default();
+        for text in items {
+            texts.push(text);
+        }
+        texts
+    }
+}
+
+impl Serialize for Texts<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
 /// A registry value the profile governs, as `Collect-Hardbase.ps1` read it (64-bit view).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RegistryValueFact<'a> {
@@ -153,7 +231,7 @@ pub struct RegistryValueFact<'a> {
     pub kind_name: Cow<'static, str>,
     /// The data as text: numbers unsigned decimal, strings as they are, one item per string of
     /// a multi-string, binary as upper-case hex.
-    pub data: Vec<Text<'a>>,
+    pub data: Texts<'a>,
 }
 
 /// A registry key read as a whole (the keys a profile replaces with `**delvals.`).
@@ -200,10 +278,10 @@ pub struct FirewallRuleFact<'a> {
     pub profiles: u32,
     pub store_source: Cow<'static, str>,
     pub protocol: Option<Text<'a>>,
-    pub local_ports: Option<Vec<Text<'a>>>,
-    pub remote_ports: Option<Vec<Text<'a>>>,
-    pub icmp_types: Option<Vec<Text<'a>>>,
-    pub remote_addresses: Option<Vec<Text<'a>>>,
+    pub local_ports: Option<Texts<'a>>,
+    pub remote_ports: Option<Texts<'a>>,
+    pub icmp_types: Option<Texts<'a>>,
+    pub remote_addresses: Option<Texts<'a>>,
     pub program: Option<Text<'a>>,
     pub service: Option<Text<'a>>,
 }
@@ -498,7 +576,7 @@ impl RegistryValueFact<'_> {
             present: self.present,
             kind: self.kind,
             kind_name: self.kind_name,
-            data: owned_list(self.data),
+            data: self.data.into_owned(),
         }
     }
 }
@@ -516,10 +594,10 @@ impl FirewallRuleFact<'_> {
             profiles: self.profiles,
             store_source: self.store_source,
             protocol: self.protocol.map(owned),
-            local_ports: self.local_ports.map(owned_list),
-            remote_ports: self.remote_ports.map(owned_list),
-            icmp_types: self.icmp_types.map(owned_list),
-            remote_addresses: self.remote_addresses.map(owned_list),
+            local_ports: self.local_ports.map(Texts::into_owned),
+            remote_ports: self.remote_ports.map(Texts::into_owned),
+            icmp_types: self.icmp_types.map(Texts::into_owned),
+            remote_addresses: self.remote_addresses.map(Texts::into_owned),
             program: self.program.map(owned),
             service: self.service.map(owned),
         }
@@ -611,3 +689,25 @@ impl std::fmt::Display for SnapshotError {
 }
 
 impl std::error::Error for SnapshotError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_read_as_the_list_they_hold() {
+        let mut texts = Texts::default();
+        assert!(texts.is_empty());
+        texts.push("a".into());
+        assert!(matches!(texts, Texts::One(_)));
+        texts.push(String::from("b").into());
+        texts.push("c".into());
+        assert_eq!(*texts, ["a", "b", "c"]);
+        assert_eq!(texts.join(","), "a,b,c");
+        let one: Texts = ["x".into()].into_iter().collect();
+        assert_eq!(one, Texts::Many(vec!["x".into()]));
+        assert_eq!(one.clone().into_owned(), one);
+        assert_eq!(serde_json::to_string(&texts).unwrap(), r#"["a","b","c"]"#);
+        assert_eq!(serde_json::to_string(&one).unwrap(), r#"["x"]"#);
+    }
+}

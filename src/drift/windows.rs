@@ -55,7 +55,7 @@ use crate::catalog::setting::{
     Registry, RegistryList, SecurityOption, Service, SettingKind, ShellExitAction,
     ShellLauncherVersion, StartMode, UserRight, WdacPolicy, WriteFilter, WELL_KNOWN_SIDS,
 };
-use crate::live::{FirewallRuleFact, LockdownState, RegistryValueFact, Text, WindowsState};
+use crate::live::{FirewallRuleFact, LockdownState, RegistryValueFact, Text, Texts, WindowsState};
 use crate::model::{DesiredSetting, DesiredState};
 use crate::target::windows::policy;
 use crate::target::windows::registry_pol::PolData;
@@ -265,7 +265,7 @@ fn data_equal(t: RegType, want: &RegData, have: &RegistryValueFact) -> bool {
         (RegType::Sz | RegType::ExpandSz, RegData::Text(text)) => {
             have.data.len() == 1 && have.data[0] == *text
         }
-        (RegType::MultiSz, RegData::List(items)) => have.data == *items,
+        (RegType::MultiSz, RegData::List(items)) => *have.data == **items,
         _ => false,
     }
 }
@@ -822,7 +822,7 @@ fn rule_expected(r: &FirewallRule) -> String {
 }
 
 fn rule_actual(f: &FirewallRuleFact<'_>) -> String {
-    let list = |v: &Option<Vec<Text<'_>>>| match v {
+    let list = |v: &Option<Texts<'_>>| match v {
         None => "(not collected)".to_string(),
         Some(items) if condition(items).is_empty() => "any".to_string(),
         Some(items) => items.join(","),

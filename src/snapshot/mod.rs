@@ -104,9 +104,9 @@ pub fn load_with<R>(
 }
 
 /// The bytes of the file `name` among `contents`, which [`verify`] read in the order of
-/// `info.files`.
-fn content<'c>(info: &SnapshotInfo, contents: &'c [Vec<u8>], name: &str) -> Option<&'c [u8]> {
-    let i = info.files.keys().position(|k| k == name)?;
+/// `names` (the sorted names of `info.files`).
+fn content<'c>(names: &[&str], contents: &'c [Vec<u8>], name: &str) -> Option<&'c [u8]> {
+    let i = names.binary_search(&name).ok()?;
     contents.get(i).map(Vec::as_slice)
 }
 
@@ -117,10 +117,11 @@ fn parse_contents<'c>(
     contents: &'c [Vec<u8>],
     live: &mut LiveState<'c>,
 ) -> Result<(), SnapshotError> {
+    let names: Vec<&str> = info.files.keys().map(String::as_str).collect();
     if info.family == "windows" {
         live.windows.not_collected = windows::not_collected_in(info_json);
         for name in windows::FILES {
-            if let Some(bytes) = content(info, contents, name) {
+            if let Some(bytes) = content(&names, contents, name) {
                 windows::parse(name, bytes, &mut live.windows)?;
             }
         }
@@ -130,13 +131,13 @@ fn parse_contents<'c>(
         return Ok(());
     }
     for name in linux::FILES {
-        if let Some(bytes) = content(info, contents, name) {
+        if let Some(bytes) = content(&names, contents, name) {
             linux::parse(name, bytes, &mut live.linux)?;
         }
     }
     if let Some(facts) = live.linux.files.as_mut() {
         linux::attach_contents(facts, |path| {
-            content(info, contents, &format!("files{path}")).map(<[u8]>::to_vec)
+            content(&names, contents, &format!("files{path}")).map(<[u8]>::to_vec)
         });
     }
     Ok(())

@@ -18,6 +18,7 @@ use serde::de::DeserializeSeed;
 use serde::Deserialize;
 
 use super::{error, SnapshotError};
+use crate::live;
 use crate::live::{
     AssignedAccessFact, BitLockerFact, BootElementFact, DeviceGuardFact, FeatureFact,
     FirewallProfileFact, FirewallRuleFact, KeyboardKeyFact, KeyboardSettingFact, Listener,
@@ -93,7 +94,9 @@ fn ascii_lowercase8(word: u64) -> u64 {
 /// Whether `key\\name` of a value equals the wanted `key\\name`, without ASCII case.
 fn same_registry_path(v: &RegistryValueFact<'_>, key: &str, name: &str) -> bool {
     if v.key.len() == key.len() {
-        return v.key.eq_ignore_ascii_case(key) && v.name.eq_ignore_ascii_case(name);
+        // Usually spelled alike: the plain comparison first.
+        return (*v.key == *key || v.key.eq_ignore_ascii_case(key))
+            && (*v.name == *name || v.name.eq_ignore_ascii_case(name));
     }
     let have = v.key.bytes().chain(*b"\\").chain(v.name.bytes());
     let want = key.bytes().chain(*b"\\").chain(name.bytes());
@@ -671,13 +674,17 @@ impl<'de> Deserialize<'de> for TextItem {
 }
 
 /// [`Texts`] whose strings borrow from the file where they have no escapes.
-struct BorrowedTexts<'a>(Vec<Cow<'a, str>>);
+struct BorrowedTexts<'a>(live::Texts<'a>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for BorrowedTexts<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut out = Vec::new();
+        let mut out = live::Texts::default();
         ListSeed {
-            each: &mut |item: BorrowedTextItem<'a>| out.extend(item.0),
+            each: &mut |item: BorrowedTextItem<'a>| {
+                if let Some(text) = item.0 {
+                    out.push(text);
+                }
+            },
             item: std::marker::PhantomData,
         }
         .deserialize(d)?;
@@ -736,7 +743,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for BorrowedTextItem<'a> {
 
 fn borrowed_texts<'de: 'a, 'a, D: serde::Deserializer<'de>>(
     d: D,
-) -> Result<Option<Vec<Cow<'a, str>>>, D::Error> {
+) -> Result<Option<live::Texts<'a>>, D::Error> {
     Option::<BorrowedTexts<'a>>::deserialize(d).map(|o| o.map(|t| t.0))
 }
 
@@ -825,7 +832,7 @@ struct RegistryValueRow<'a> {
     #[serde(rename = "TypeName", borrow, default)]
     kind_name: Option<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "borrowed_texts")]
-    data: Option<Vec<Cow<'a, str>>>,
+    data: Option<live::Texts<'a>>,
 }
 
 fn hklm<'a>() -> Str<'a> {
@@ -897,13 +904,13 @@ struct FirewallRuleRow<'a> {
     #[serde(borrow, default)]
     protocol: Option<ProtocolText<'a>>,
     #[serde(borrow, default, deserialize_with = "borrowed_texts")]
-    local_port: Option<Vec<Cow<'a, str>>>,
+    local_port: Option<live::Texts<'a>>,
     #[serde(borrow, default, deserialize_with = "borrowed_texts")]
-    remote_port: Option<Vec<Cow<'a, str>>>,
+    remote_port: Option<live::Texts<'a>>,
     #[serde(borrow, default, deserialize_with = "borrowed_texts")]
-    icmp_type: Option<Vec<Cow<'a, str>>>,
+    icmp_type: Option<live::Texts<'a>>,
     #[serde(borrow, default, deserialize_with = "borrowed_texts")]
-    remote_address: Option<Vec<Cow<'a, str>>>,
+    remote_address: Option<live::Texts<'a>>,
     #[serde(borrow, default)]
     program: Option<Str<'a>>,
     #[serde(borrow, default)]

@@ -508,7 +508,7 @@ fn an_extra_administrator_port_and_inbound_allow_rule_are_unexpected() {
         direction: 1,
         action: 2,
         protocol: Some("TCP".into()),
-        local_ports: Some(vec!["5900".into()]),
+        local_ports: Some(vec!["5900".into()].into()),
         ..FirewallRuleFact::default()
     });
     let report = drift::diff(&state, &live);

@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 
 use super::{FirewallRuleRow, ProtocolText, RegistryValueRow, ServiceRow, Str};
+use crate::live::Texts;
 
 /// A position in a file's text.
 pub(super) struct Reader<'a> {
@@ -219,9 +220,9 @@ impl<'a> Reader<'a> {
     }
 
     /// An array of strings and nulls (nulls left out).
-    fn texts(&mut self) -> Option<Vec<Cow<'a, str>>> {
+    fn texts(&mut self) -> Option<Texts<'a>> {
         self.eat(b'[')?;
-        let mut out = Vec::new();
+        let mut out = Texts::default();
         if self.peek()? == b']' {
             self.pos += 1;
             return Some(out);
