@@ -243,7 +243,10 @@ pub fn parse<'a>(
     match name {
         "secedit.inf" => parse_secedit(bytes, state),
         "auditpol.csv" => {
-            state.audit = Some(parse_auditpol(bytes)?);
+            state.audit = Some(match auditpol_plain(bytes) {
+                Some(audit) => audit,
+                None => parse_auditpol(bytes)?,
+            });
             Ok(())
         }
         "registry.json" => {
@@ -365,7 +368,10 @@ pub fn parse<'a>(
             Ok(())
         }
         "features.json" => {
-            let rows: Vec<FeatureRow> = json_list(name, bytes)?;
+            let mut rows = Vec::new();
+            if !fast::rows(bytes, fast::feature_row, |row| rows.push(row)) {
+                rows = json_list(name, bytes)?;
+            }
             state.features = Some(
                 rows.into_iter()
                     .map(|f| {
@@ -479,6 +485,55 @@ pub fn parse_auditpol(bytes: &[u8]) -> Result<BTreeMap<String, u8>, SnapshotErro
         out.insert(row.guid.to_ascii_uppercase(), value);
     }
     Ok(out)
+}
+
+/// [`parse_auditpol`] of what auditpol writes: UTF-8 without a BOM, no quotes, no empty lines,
+/// every line ended. `None` for anything else or any problem, which [`parse_auditpol`] then
+/// reads or reports.
+fn auditpol_plain(bytes: &[u8]) -> Option<BTreeMap<String, u8>> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(b"\xEF\xBB\xBF") {
+        return None;
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    if text.contains('"') {
+        return None;
+    }
+    let mut lines = text.strip_suffix('\n')?.split('\n').map(|line| {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        (!line.is_empty() && !line.contains('\r')).then_some(line)
+    });
+    if !lines.next()??.split(',').eq(audit_csv::HEADER) {
+        return None;
+    }
+    let mut out = BTreeMap::new();
+    for line in lines {
+        let mut fields = line?.split(',');
+        let mut field = || fields.next();
+        let (_, _, subcategory, guid, _, _, value) = (
+            field()?,
+            field()?,
+            field()?,
+            field()?,
+            field()?,
+            field()?,
+            field()?,
+        );
+        if fields.next().is_some() {
+            return None;
+        }
+        let is_subcategory = !subcategory.starts_with("Option:")
+            && subcategory != "FileGlobalSacl"
+            && subcategory != "RegistryGlobalSacl";
+        if !is_subcategory {
+            continue;
+        }
+        if !audit_csv::is_braced_guid(guid) || value.parse::<u32>().is_err() {
+            return None;
+        }
+        let value: u8 = value.trim().parse().ok().filter(|v| *v <= 4)?;
+        out.insert(guid.to_ascii_uppercase(), value);
+    }
+    Some(out)
 }
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {

@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use super::{FirewallRuleRow, ProtocolText, RegistryValueRow, ServiceRow, Str};
+use super::{FeatureRow, FirewallRuleRow, ProtocolText, RegistryValueRow, ServiceRow, Str};
 use crate::live::Texts;
 
 /// A position in a file's text.
@@ -383,6 +383,21 @@ pub(super) fn service_row<'a>(r: &mut Reader<'a>) -> Option<ServiceRow<'a>> {
     })
 }
 
+pub(super) fn feature_row<'a>(r: &mut Reader<'a>) -> Option<FeatureRow<'a>> {
+    let (mut name, mut state, mut state_name) = (None, None, None);
+    r.object(|r, field| match field {
+        "FeatureName" => set(&mut name, r.string()?),
+        "State" => set(&mut state, r.integer()?),
+        "StateName" => set(&mut state_name, r.nullable(Reader::string)?),
+        _ => None,
+    })?;
+    Some(FeatureRow {
+        feature_name: Str(name?),
+        state: state?,
+        state_name: state_name.flatten().map(Cow::into_owned),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{json_each, registry_hash, ServiceFact, WindowsState};
@@ -569,6 +584,71 @@ mod tests {
             registry_row,
             |_| {}
         ));
+    }
+
+    #[test]
+    fn plain_auditpol_files_read_as_the_csv_reader_reads_them() {
+        use super::super::{auditpol_plain, parse_auditpol};
+        let header = "Machine Name,Policy Target,Subcategory,Subcategory GUID,Inclusion Setting,Exclusion Setting,Setting Value";
+        let row = "ATM01,System,Credential Validation,{0cce923f-69ae-11d9-bed3-505054503030},Success and Failure,,3";
+        let option = "ATM01,,Option:CrashOnAuditFail,,Disabled,,0";
+        for (text, read) in [
+            (format!("{header}\r\n{row}\r\n{option}\r\n"), true),
+            (format!("{header}\n{row}\n"), true),
+            (format!("{header}\r\n"), true),
+            (format!("{header}\r\n{row}"), false),
+            (format!("{header}\r\n\r\n{row}\r\n"), false),
+            (format!("{header}\r\n{row}\r\r\n"), false),
+            (format!("\u{feff}{header}\r\n{row}\r\n"), false),
+            (format!("{header}\r\n\"{row}\"\r\n"), false),
+            (format!("{header}\r\n{row},\r\n"), false),
+            (
+                format!("{header}\r\n{}\r\n", row.replace(",3", ",5")),
+                false,
+            ),
+            (
+                format!("{header}\r\n{}\r\n", row.replace(",3", ", 3")),
+                false,
+            ),
+            (
+                format!("{header}\r\n{}\r\n", row.replace("{0cce", "0cce")),
+                false,
+            ),
+            (format!("{header}\r\nx,y\r\n"), false),
+            (format!("{},x\r\n{row}\r\n", header), false),
+            (String::new(), false),
+        ] {
+            let plain = auditpol_plain(text.as_bytes());
+            assert_eq!(plain.is_some(), read, "{text:?}");
+            if let Some(plain) = plain {
+                assert_eq!(Ok(plain), parse_auditpol(text.as_bytes()), "{text:?}");
+            }
+        }
+        assert!(auditpol_plain(b"\xff\xfeM\x00").is_none());
+        assert!(auditpol_plain(b"Machine Name\xff\n").is_none());
+    }
+
+    #[test]
+    fn feature_rows_read_as_serde_reads_them() {
+        use super::super::{json_list, FeatureRow};
+        let view = |r: &FeatureRow| (r.feature_name.0.to_string(), r.state, r.state_name.clone());
+        for json in [
+            r#"[{"FeatureName":"SMB1Protocol","State":2,"StateName":"Disabled"}]"#,
+            r#"[{"FeatureName":"a","State":-1,"StateName":null},{"State":4,"FeatureName":"b"}]"#,
+        ] {
+            let mut fast = Vec::new();
+            assert!(rows(json.as_bytes(), feature_row, |r| fast.push(view(&r))));
+            let slow: Vec<FeatureRow> = json_list("features.json", json.as_bytes()).unwrap();
+            assert_eq!(fast, slow.iter().map(view).collect::<Vec<_>>());
+        }
+        for json in [
+            r#"[{"FeatureName":"a","State":1.0}]"#,
+            r#"[{"FeatureName":"a","State":1,"StateName":2}]"#,
+            r#"[{"FeatureName":"a"}]"#,
+            r#"{"FeatureName":"a","State":1}"#,
+        ] {
+            assert!(!rows(json.as_bytes(), feature_row, |_| {}), "{json}");
+        }
     }
 
     #[test]
