@@ -134,14 +134,96 @@ pub struct LinuxState {
     pub groups: Option<BTreeMap<String, Vec<String>>>,
 }
 
+/// Snapshot text: borrowed from the file's bytes where the file holds it as it is (a JSON
+/// string without escapes), else owned.
+pub type Text<'a> = Cow<'a, str>;
+
+/// A list of snapshot texts, which usually holds one: that one is kept without a list of its
+/// own. Read it as a slice.
+#[derive(Clone, Debug)]
+pub enum Texts<'a> {
+    One(Text<'a>),
+    Many(Vec<Text<'a>>),
+}
+
+impl Default for Texts<'_> {
+    fn default() -> Self {
+        Texts::Many(Vec::new())
+    }
+}
+
+impl<'a> Texts<'a> {
+    pub fn push(&mut self, text: Text<'a>) {
+        match self {
+            Texts::Many(list) if list.is_empty() => *self = Texts::One(text),
+            Texts::Many(list) => list.push(text),
+            Texts::One(_) => {
+                let Texts::One(first) = std::mem::take(self) else {
+                    return;
+                };
+                *self = Texts::Many(vec![first, text]);
+            }
+        }
+    }
+
+    /// The same texts, copied out of the snapshot's bytes.
+    pub fn into_owned(self) -> Texts<'static> {
+        match self {
+            Texts::One(text) => Texts::One(owned(text)),
+            Texts::Many(list) => Texts::Many(owned_list(list)),
+        }
+    }
+}
+
+impl<'a> std::ops::Deref for Texts<'a> {
+    type Target = [Text<'a>];
+
+    fn deref(&self) -> &[Text<'a>] {
+        match self {
+            Texts::One(text) => std::slice::from_ref(text),
+            Texts::Many(list) => list,
+        }
+    }
+}
+
+impl PartialEq for Texts<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Texts<'_> {}
+
+impl<'a> From<Vec<Text<'a>>> for Texts<'a> {
+    fn from(list: Vec<Text<'a>>) -> Self {
+        Texts::Many(list)
+    }
+}
+
+impl<'a> FromIterator<Text<'a>> for Texts<'a> {
+    fn from_iter<I: IntoIterator<Item = Text<'a>>>(items: I) -> Self {
+        let mut texts = Texts::default();
+        for text in items {
+            texts.push(text);
+        }
+        texts
+    }
+}
+
+impl Serialize for Texts<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
 /// A registry value the profile governs, as `Collect-Hardbase.ps1` read it (64-bit view).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct RegistryValueFact {
+pub struct RegistryValueFact<'a> {
     /// `HKLM` (the collector reads machine policy only).
     pub hive: Cow<'static, str>,
-    pub key: String,
+    pub key: Text<'a>,
     /// The value name (empty for the key's default value).
-    pub name: String,
+    pub name: Text<'a>,
     pub present: bool,
     /// `RegistryValueKind` as a number (1 String, 2 ExpandString, 3 Binary, 4 DWord,
     /// 7 MultiString, 11 QWord) and as its name.
@@ -149,16 +231,16 @@ pub struct RegistryValueFact {
     pub kind_name: Cow<'static, str>,
     /// The data as text: numbers unsigned decimal, strings as they are, one item per string of
     /// a multi-string, binary as upper-case hex.
-    pub data: Vec<String>,
+    pub data: Texts<'a>,
 }
 
 /// A registry key read as a whole (the keys a profile replaces with `**delvals.`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct RegistryKeyFact {
+pub struct RegistryKeyFact<'a> {
     pub hive: Cow<'static, str>,
-    pub key: String,
+    pub key: Text<'a>,
     pub present: bool,
-    pub values: Vec<RegistryValueFact>,
+    pub values: Vec<RegistryValueFact<'a>>,
 }
 
 /// A firewall profile in the active store (`MSFT_NetFirewallProfile`, raw CIM numbers).
@@ -181,11 +263,11 @@ pub struct FirewallProfileFact {
 /// A firewall rule in the active store, joined with its port, address, application and
 /// service filters (`None`: that filter was not found for the rule).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct FirewallRuleFact {
+pub struct FirewallRuleFact<'a> {
     /// `InstanceID` (the `Name` PowerShell shows; the registry.pol value name for GPO rules).
-    pub id: String,
-    pub display_name: String,
-    pub group: String,
+    pub id: Text<'a>,
+    pub display_name: Text<'a>,
+    pub group: Text<'a>,
     /// 1 enabled, 2 disabled.
     pub enabled: u32,
     /// 1 inbound, 2 outbound.
@@ -195,19 +277,19 @@ pub struct FirewallRuleFact {
     /// Bitmask: 0 any, 1 domain, 2 private, 4 public.
     pub profiles: u32,
     pub store_source: Cow<'static, str>,
-    pub protocol: Option<String>,
-    pub local_ports: Option<Vec<String>>,
-    pub remote_ports: Option<Vec<String>>,
-    pub icmp_types: Option<Vec<String>>,
-    pub remote_addresses: Option<Vec<String>>,
-    pub program: Option<String>,
-    pub service: Option<String>,
+    pub protocol: Option<Text<'a>>,
+    pub local_ports: Option<Texts<'a>>,
+    pub remote_ports: Option<Texts<'a>>,
+    pub icmp_types: Option<Texts<'a>>,
+    pub remote_addresses: Option<Texts<'a>>,
+    pub program: Option<Text<'a>>,
+    pub service: Option<Text<'a>>,
 }
 
 /// A service as `Win32_Service` reports it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct ServiceFact {
-    pub name: String,
+pub struct ServiceFact<'a> {
+    pub name: Text<'a>,
     /// `Boot`, `System`, `Auto`, `Manual` or `Disabled` (WMI's words, not localized).
     pub start_mode: Cow<'static, str>,
     pub state: Cow<'static, str>,
@@ -413,7 +495,7 @@ pub struct LockdownState {
 
 /// Windows facts.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct WindowsState {
+pub struct WindowsState<'a> {
     /// `secedit /export` `[System Access]`: key → value (quotes removed).
     pub system_access: Option<BTreeMap<String, String>>,
     /// `secedit /export` `[Privilege Rights]`: right → principals as exported (`*SID` or a name).
@@ -423,18 +505,18 @@ pub struct WindowsState {
     /// `auditpol /backup`: subcategory GUID (upper case, braced) → setting value (0–3).
     pub audit: Option<BTreeMap<String, u8>>,
     /// The registry values the profile governs.
-    pub registry: Option<Vec<RegistryValueFact>>,
+    pub registry: Option<Vec<RegistryValueFact<'a>>>,
     /// `registry`'s HKLM entries by the hash of their lower-cased `key\\name` (the first of
     /// equal hashes, see [`crate::snapshot::windows::find_registry`]), built when registry.json
     /// is parsed; empty when the state was made otherwise.
     #[serde(skip)]
     pub registry_index: crate::snapshot::windows::RegistryIndex,
     /// The registry keys the profile replaces as a whole.
-    pub registry_keys: Option<Vec<RegistryKeyFact>>,
+    pub registry_keys: Option<Vec<RegistryKeyFact<'a>>>,
     pub firewall_profiles: Option<Vec<FirewallProfileFact>>,
-    pub firewall_rules: Option<Vec<FirewallRuleFact>>,
+    pub firewall_rules: Option<Vec<FirewallRuleFact<'a>>>,
     /// Lower-case service name → service.
-    pub services: Option<BTreeMap<String, ServiceFact>>,
+    pub services: Option<BTreeMap<String, ServiceFact<'a>>>,
     pub groups: Option<Vec<LocalGroupFact>>,
     pub users: Option<Vec<LocalUserFact>>,
     pub listening: Option<Vec<Listener>>,
@@ -466,13 +548,125 @@ pub struct NetworkState {
     pub running_config: Option<Vec<IosLine>>,
 }
 
-/// Everything a snapshot holds.
+/// Everything a snapshot holds. Its texts may borrow from the bytes of the snapshot's files
+/// (`'a`); [`LiveState::into_owned`] copies them out.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct LiveState {
+pub struct LiveState<'a> {
     pub info: SnapshotInfo,
     pub linux: LinuxState,
-    pub windows: WindowsState,
+    pub windows: WindowsState<'a>,
     pub network: NetworkState,
+}
+
+fn owned(text: Text<'_>) -> Text<'static> {
+    Cow::Owned(text.into_owned())
+}
+
+fn owned_list(list: Vec<Text<'_>>) -> Vec<Text<'static>> {
+    list.into_iter().map(owned).collect()
+}
+
+impl RegistryValueFact<'_> {
+    /// The same value, its texts copied out of the snapshot's bytes.
+    pub fn into_owned(self) -> RegistryValueFact<'static> {
+        RegistryValueFact {
+            hive: self.hive,
+            key: owned(self.key),
+            name: owned(self.name),
+            present: self.present,
+            kind: self.kind,
+            kind_name: self.kind_name,
+            data: self.data.into_owned(),
+        }
+    }
+}
+
+impl FirewallRuleFact<'_> {
+    /// The same rule, its texts copied out of the snapshot's bytes.
+    pub fn into_owned(self) -> FirewallRuleFact<'static> {
+        FirewallRuleFact {
+            id: owned(self.id),
+            display_name: owned(self.display_name),
+            group: owned(self.group),
+            enabled: self.enabled,
+            direction: self.direction,
+            action: self.action,
+            profiles: self.profiles,
+            store_source: self.store_source,
+            protocol: self.protocol.map(owned),
+            local_ports: self.local_ports.map(Texts::into_owned),
+            remote_ports: self.remote_ports.map(Texts::into_owned),
+            icmp_types: self.icmp_types.map(Texts::into_owned),
+            remote_addresses: self.remote_addresses.map(Texts::into_owned),
+            program: self.program.map(owned),
+            service: self.service.map(owned),
+        }
+    }
+}
+
+impl WindowsState<'_> {
+    /// The same facts, their texts copied out of the snapshot's bytes.
+    pub fn into_owned(self) -> WindowsState<'static> {
+        WindowsState {
+            system_access: self.system_access,
+            privilege_rights: self.privilege_rights,
+            security_registry_values: self.security_registry_values,
+            audit: self.audit,
+            registry: self
+                .registry
+                .map(|r| r.into_iter().map(RegistryValueFact::into_owned).collect()),
+            registry_index: self.registry_index,
+            registry_keys: self.registry_keys.map(|keys| {
+                keys.into_iter()
+                    .map(|k| RegistryKeyFact {
+                        hive: k.hive,
+                        key: owned(k.key),
+                        present: k.present,
+                        values: k
+                            .values
+                            .into_iter()
+                            .map(RegistryValueFact::into_owned)
+                            .collect(),
+                    })
+                    .collect()
+            }),
+            firewall_profiles: self.firewall_profiles,
+            firewall_rules: self
+                .firewall_rules
+                .map(|r| r.into_iter().map(FirewallRuleFact::into_owned).collect()),
+            services: self.services.map(|s| {
+                s.into_iter()
+                    .map(|(k, v)| {
+                        let v = ServiceFact {
+                            name: owned(v.name),
+                            start_mode: v.start_mode,
+                            state: v.state,
+                            delayed_auto_start: v.delayed_auto_start,
+                        };
+                        (k, v)
+                    })
+                    .collect()
+            }),
+            groups: self.groups,
+            users: self.users,
+            listening: self.listening,
+            features: self.features,
+            lockdown: self.lockdown,
+            not_collected: self.not_collected,
+        }
+    }
+}
+
+impl LiveState<'_> {
+    /// The same state, its texts copied out of the snapshot's bytes.
+    pub fn into_owned(self) -> LiveState<'static> {
+        LiveState {
+            info: self.info,
+            linux: self.linux,
+            windows: self.windows.into_owned(),
+            network: self.network,
+        }
+    }
 }
 
 /// A snapshot file that cannot be read: always an error naming the file and line, never a pass.
@@ -495,3 +689,25 @@ impl std::fmt::Display for SnapshotError {
 }
 
 impl std::error::Error for SnapshotError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_read_as_the_list_they_hold() {
+        let mut texts = Texts::default();
+        assert!(texts.is_empty());
+        texts.push("a".into());
+        assert!(matches!(texts, Texts::One(_)));
+        texts.push(String::from("b").into());
+        texts.push("c".into());
+        assert_eq!(*texts, ["a", "b", "c"]);
+        assert_eq!(texts.join(","), "a,b,c");
+        let one: Texts = ["x".into()].into_iter().collect();
+        assert_eq!(one, Texts::Many(vec!["x".into()]));
+        assert_eq!(one.clone().into_owned(), one);
+        assert_eq!(serde_json::to_string(&texts).unwrap(), r#"["a","b","c"]"#);
+        assert_eq!(serde_json::to_string(&one).unwrap(), r#"["x"]"#);
+    }
+}

@@ -366,21 +366,31 @@ fn cell_start(out: &mut String, col: usize, row: u32) {
 /// Appends `n` in decimal, as `{n}` formats it, without the formatting machinery (it runs for
 /// every cell of a streamed sheet).
 pub fn push_number(out: &mut String, n: u64) {
-    out.push_str(decimal(n, &mut [0; 20]));
+    let mut digits = [0u8; 20];
+    let at = decimal_digits(n, &mut digits);
+    // Digit by digit: cheaper than checking the few bytes as UTF-8.
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
 }
 
-/// `n` in decimal, written into the end of `digits`.
-pub fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &str {
+/// The ASCII digits of `n` in decimal, written into the end of `digits`.
+pub fn decimal_bytes(n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let at = decimal_digits(n, digits);
+    &digits[at..]
+}
+
+/// Writes `n` in decimal into the end of `digits`; returns where it starts.
+fn decimal_digits(mut n: u64, digits: &mut [u8; 20]) -> usize {
     let mut at = digits.len();
     loop {
         at -= 1;
         digits[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
-            break;
+            return at;
         }
     }
-    std::str::from_utf8(&digits[at..]).unwrap_or_default()
 }
 
 /// Appends a cell holding a shared string.
@@ -567,6 +577,16 @@ mod tests {
         let mut out = String::new();
         push_column(&mut out, index);
         out
+    }
+
+    #[test]
+    fn numbers_are_written_as_format_writes_them() {
+        for n in [0, 7, 10, 99, 1000, 65_535, 1_048_576, u64::MAX] {
+            let mut out = String::from("x");
+            push_number(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+            assert_eq!(decimal_bytes(n, &mut [0; 20]), n.to_string().as_bytes());
+        }
     }
 
     #[test]

@@ -318,21 +318,33 @@ fn audit_one(plan: &Plan<'_>, control_index: &HashMap<&str, usize>, entry: &Entr
         host: fallback_host(entry),
         ..HostResult::default()
     };
+    // The snapshot's texts borrow from its files' bytes, which are held while it is audited.
     let loaded = if entry.running_config {
         crate::snapshot::network::load(&entry.path)
+            .map(|live| audit_live(plan, control_index, entry, &mut host, live))
     } else {
-        crate::snapshot::load(&entry.path).map_err(|e| crate::snapshot::SnapshotError {
+        crate::snapshot::load_with(&entry.path, |live| {
+            audit_live(plan, control_index, entry, &mut host, live)
+        })
+        .map_err(|e| crate::snapshot::SnapshotError {
             file: format!("{}/{}", entry.rel, e.file),
             ..e
         })
     };
-    let live = match loaded {
-        Ok(live) => live,
-        Err(e) => {
-            host.error = Some(format!("the snapshot cannot be read: {e}"));
-            return host;
-        }
-    };
+    if let Err(e) = loaded {
+        host.error = Some(format!("the snapshot cannot be read: {e}"));
+    }
+    host
+}
+
+/// Maps and diffs one loaded snapshot into `host`.
+fn audit_live(
+    plan: &Plan<'_>,
+    control_index: &HashMap<&str, usize>,
+    entry: &Entry,
+    host: &mut HostResult,
+    live: LiveState<'_>,
+) {
     if !live.info.host.is_empty() {
         host.host = live.info.host.clone();
     }
@@ -341,7 +353,7 @@ fn audit_one(plan: &Plan<'_>, control_index: &HashMap<&str, usize>, entry: &Entr
         Ok(p) => p,
         Err(e) => {
             host.error = Some(e);
-            return host;
+            return;
         }
     };
     host.profile = Some(profile);
@@ -362,16 +374,15 @@ fn audit_one(plan: &Plan<'_>, control_index: &HashMap<&str, usize>, entry: &Entr
             state.profile.name,
             want.id()
         ));
-        return host;
+        return;
     }
     let report = crate::drift::diff_findings(state, &plan.prepared[profile], live);
-    condense(&mut host, report, plan.sources, control_index);
-    host
+    condense(host, report, plan.sources, control_index);
 }
 
 /// The profile for a snapshot: the mapping file's first matching rule; without one, the
 /// profile the collector recorded, else the profile named like the host.
-fn choose_profile(plan: &Plan<'_>, live: &LiveState) -> Result<usize, String> {
+fn choose_profile(plan: &Plan<'_>, live: &LiveState<'_>) -> Result<usize, String> {
     let profiles = &plan.fleet.profiles;
     let host = &live.info.host;
     if let Some(mapping) = plan.mapping {

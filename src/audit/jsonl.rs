@@ -210,5 +210,5 @@ impl<W: Write> JsonlSink<W> {
 
 /// Writes `n` in decimal.
 fn write_number(out: &mut impl Write, n: usize) -> std::io::Result<()> {
-    out.write_all(crate::xlsx::decimal(n as u64, &mut [0; 20]).as_bytes())
+    out.write_all(crate::xlsx::decimal_bytes(n as u64, &mut [0; 20]))
 }

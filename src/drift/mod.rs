@@ -568,7 +568,9 @@ fn compare(
     });
     let kind = s.kind.kind_name();
     // The usbguard results are compared again by their target once every rule is known.
-    if detail == Detail::Findings && outcome.status == Status::Compliant && kind != "usbguard_rule"
+    if detail == Detail::Findings
+        && outcome.status == Status::Compliant
+        && !matches!(s.kind, SettingKind::UsbguardRule(_))
     {
         return SettingResult {
             control: String::new(),

@@ -55,7 +55,7 @@ use crate::catalog::setting::{
     Registry, RegistryList, SecurityOption, Service, SettingKind, ShellExitAction,
     ShellLauncherVersion, StartMode, UserRight, WdacPolicy, WriteFilter, WELL_KNOWN_SIDS,
 };
-use crate::live::{FirewallRuleFact, LockdownState, RegistryValueFact, WindowsState};
+use crate::live::{FirewallRuleFact, LockdownState, RegistryValueFact, Text, Texts, WindowsState};
 use crate::model::{DesiredSetting, DesiredState};
 use crate::target::windows::policy;
 use crate::target::windows::registry_pol::PolData;
@@ -265,7 +265,7 @@ fn data_equal(t: RegType, want: &RegData, have: &RegistryValueFact) -> bool {
         (RegType::Sz | RegType::ExpandSz, RegData::Text(text)) => {
             have.data.len() == 1 && have.data[0] == *text
         }
-        (RegType::MultiSz, RegData::List(items)) => have.data == *items,
+        (RegType::MultiSz, RegData::List(items)) => *have.data == **items,
         _ => false,
     }
 }
@@ -759,7 +759,7 @@ fn protocol_words(p: Protocol) -> &'static [&'static str] {
 }
 
 /// A firewall list condition as a set: `Any` (or nothing) is the empty set.
-fn condition(items: &[String]) -> BTreeSet<String> {
+fn condition(items: &[Text<'_>]) -> BTreeSet<String> {
     items
         .iter()
         .map(|s| s.trim().to_ascii_lowercase())
@@ -821,8 +821,8 @@ fn rule_expected(r: &FirewallRule) -> String {
     out
 }
 
-fn rule_actual(f: &FirewallRuleFact) -> String {
-    let list = |v: &Option<Vec<String>>| match v {
+fn rule_actual(f: &FirewallRuleFact<'_>) -> String {
+    let list = |v: &Option<Texts<'_>>| match v {
         None => "(not collected)".to_string(),
         Some(items) if condition(items).is_empty() => "any".to_string(),
         Some(items) => items.join(","),
@@ -943,15 +943,14 @@ fn firewall_rule(r: &FirewallRule, w: &WindowsState) -> Outcome {
             }
         }
     }
-    let named = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
+    let named = |v: Option<&str>| {
+        v.map(str::trim)
             .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("any"))
             .map(str::to_ascii_lowercase)
     };
     for (what, want, have) in [
-        ("program", &r.program, &f.program),
-        ("service", &r.service, &f.service),
+        ("program", r.program.as_deref(), f.program.as_deref()),
+        ("service", r.service.as_deref(), f.service.as_deref()),
     ] {
         let want = named(want);
         if have.is_none() && want.is_some() {

@@ -73,32 +73,55 @@ fn error(file: &str, line: usize, message: impl Into<String>) -> SnapshotError {
 
 /// Loads a snapshot folder: reads `snapshot.json`, checks that the folder holds exactly the
 /// files it lists with the SHA-256 it records, then parses every file of the contract.
-pub fn load(dir: &Path) -> Result<LiveState, SnapshotError> {
+pub fn load(dir: &Path) -> Result<LiveState<'static>, SnapshotError> {
+    load_with(dir, |live| live.into_owned())
+}
+
+/// Loads a snapshot folder as [`load`] does and hands the state to `use_state` while the
+/// files' bytes, which its texts borrow, are still held.
+pub fn load_with<R>(
+    dir: &Path,
+    use_state: impl FnOnce(LiveState<'_>) -> R,
+) -> Result<R, SnapshotError> {
     let bytes = std::fs::read(dir.join(INFO_FILE))
         .map_err(|e| error(INFO_FILE, 0, format!("cannot read: {e}")))?;
     let root = info_json(&bytes)?;
     let info = info_from(&root)?;
     // Each file is read once: hashed, then parsed from the same bytes.
-    let mut contents = verify(dir, &info)?;
-    let mut live = LiveState::default();
-    let parsed = parse_contents(&info, &root, &mut contents, &mut live);
-    recycle(contents.into_values());
-    parsed?;
-    live.info = info;
-    Ok(live)
+    let contents = verify(dir, &info)?;
+    let result = {
+        let mut live = LiveState::default();
+        match parse_contents(&info, &root, &contents, &mut live) {
+            Ok(()) => {
+                live.info = info;
+                Ok(use_state(live))
+            }
+            Err(e) => Err(e),
+        }
+    };
+    recycle(contents.into_iter());
+    result
+}
+
+/// The bytes of the file `name` among `contents`, which [`verify`] read in the order of
+/// `names` (the sorted names of `info.files`).
+fn content<'c>(names: &[&str], contents: &'c [Vec<u8>], name: &str) -> Option<&'c [u8]> {
+    let i = names.binary_search(&name).ok()?;
+    contents.get(i).map(Vec::as_slice)
 }
 
 /// Parses the verified files of a snapshot into `live`, in the order of the family's contract.
-fn parse_contents(
+fn parse_contents<'c>(
     info: &SnapshotInfo,
     info_json: &Value,
-    contents: &mut BTreeMap<&str, Vec<u8>>,
-    live: &mut LiveState,
+    contents: &'c [Vec<u8>],
+    live: &mut LiveState<'c>,
 ) -> Result<(), SnapshotError> {
+    let names: Vec<&str> = info.files.keys().map(String::as_str).collect();
     if info.family == "windows" {
         live.windows.not_collected = windows::not_collected_in(info_json);
         for name in windows::FILES {
-            if let Some(bytes) = contents.get(*name) {
+            if let Some(bytes) = content(&names, contents, name) {
                 windows::parse(name, bytes, &mut live.windows)?;
             }
         }
@@ -108,13 +131,13 @@ fn parse_contents(
         return Ok(());
     }
     for name in linux::FILES {
-        if let Some(bytes) = contents.get(*name) {
+        if let Some(bytes) = content(&names, contents, name) {
             linux::parse(name, bytes, &mut live.linux)?;
         }
     }
     if let Some(facts) = live.linux.files.as_mut() {
         linux::attach_contents(facts, |path| {
-            contents.get(format!("files{path}").as_str()).cloned()
+            content(&names, contents, &format!("files{path}")).map(<[u8]>::to_vec)
         });
     }
     Ok(())
@@ -242,17 +265,14 @@ fn info_from(root: &Value) -> Result<SnapshotInfo, SnapshotError> {
 }
 
 /// Every listed file is present with its recorded SHA-256, and no file is unlisted. Returns
-/// the listed files' bytes by name.
-fn verify<'a>(
-    dir: &Path,
-    info: &'a SnapshotInfo,
-) -> Result<BTreeMap<&'a str, Vec<u8>>, SnapshotError> {
-    let mut contents = BTreeMap::new();
+/// the listed files' bytes in the order of `info.files`.
+fn verify(dir: &Path, info: &SnapshotInfo) -> Result<Vec<Vec<u8>>, SnapshotError> {
+    let mut contents = Vec::with_capacity(info.files.len());
     let checked = (|| {
         for (name, want) in &info.files {
             let bytes = read(dir, name)?;
             let got = hex(&Sha256::digest(&bytes));
-            contents.insert(name.as_str(), bytes);
+            contents.push(bytes);
             if &got != want {
                 return Err(error(
                     name,
@@ -264,13 +284,13 @@ fn verify<'a>(
         Ok(())
     })();
     if let Err(e) = checked {
-        recycle(contents.into_values());
+        recycle(contents.into_iter());
         return Err(e);
     }
     match first_unlisted_flat(dir, info) {
         Some(None) => return Ok(contents),
         Some(Some(name)) => {
-            recycle(contents.into_values());
+            recycle(contents.into_iter());
             return Err(error(&name, 0, "present but not recorded in snapshot.json"));
         }
         None => {}
@@ -288,7 +308,7 @@ fn verify<'a>(
             .to_string_lossy()
             .replace('\\', "/");
         if name != INFO_FILE && !info.files.contains_key(&name) {
-            recycle(contents.into_values());
+            recycle(contents.into_iter());
             return Err(error(&name, 0, "present but not recorded in snapshot.json"));
         }
     }

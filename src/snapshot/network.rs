@@ -31,7 +31,7 @@ use crate::live::{IosLine, LiveState, NetworkState, SnapshotError, SnapshotInfo}
 pub const COLLECTOR: &str = "show running-config";
 
 /// Reads a running-configuration file. The error names `path` as given.
-pub fn load(path: &Path) -> Result<LiveState, SnapshotError> {
+pub fn load(path: &Path) -> Result<LiveState<'static>, SnapshotError> {
     let name = path.display().to_string();
     if path.is_dir() {
         return Err(error(

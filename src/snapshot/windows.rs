@@ -18,6 +18,7 @@ use serde::de::DeserializeSeed;
 use serde::Deserialize;
 
 use super::{error, SnapshotError};
+use crate::live;
 use crate::live::{
     AssignedAccessFact, BitLockerFact, BootElementFact, DeviceGuardFact, FeatureFact,
     FirewallProfileFact, FirewallRuleFact, KeyboardKeyFact, KeyboardSettingFact, Listener,
@@ -27,6 +28,8 @@ use crate::live::{
 };
 use crate::target::windows::gpttmpl_inf::{self, InfValue};
 use crate::target::windows::{audit_csv, format_error::FormatError};
+
+mod fast;
 
 /// The files of the Windows contract, in the order they are parsed.
 pub const FILES: &[&str] = &[
@@ -46,10 +49,28 @@ pub const FILES: &[&str] = &[
 /// The lookup hash of a registry value: of `key\\name` in lower case (Windows compares both
 /// without case). Equal hashes are confirmed with [`same_registry_path`].
 pub fn registry_hash(key: &str, name: &str) -> u64 {
-    // FNV-1a over the lower-cased bytes, then a final mix so every bit depends on the input.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes().chain(*b"\\").chain(name.bytes()) {
-        h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3);
+    // Of the joined text, whatever the split between key and name (as the lookup compares).
+    let len = key.len() + 1 + name.len();
+    let mut stack = [0u8; 256];
+    let mut heap = Vec::new();
+    let joined: &mut [u8] = if len <= stack.len() {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        &mut heap
+    };
+    joined[..key.len()].copy_from_slice(key.as_bytes());
+    joined[key.len()] = b'\\';
+    joined[key.len() + 1..].copy_from_slice(name.as_bytes());
+    // Eight bytes at a time, lower-cased together, then a final mix so every bit depends on
+    // the input.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ len as u64;
+    for chunk in joined.chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        h = (h ^ ascii_lowercase8(u64::from_le_bytes(word)))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(31);
     }
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -57,10 +78,25 @@ pub fn registry_hash(key: &str, name: &str) -> u64 {
     h
 }
 
+/// The eight bytes of `word`, each as [`u8::to_ascii_lowercase`] makes it.
+fn ascii_lowercase8(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = word & !HIGH;
+    // The high bit of each byte from `A` up, and of each byte past `Z` (no carries: every
+    // byte stays below 0x100).
+    let from_a = low7 + ONES * (0x80 - u64::from(b'A'));
+    let past_z = low7 + ONES * (0x80 - u64::from(b'Z') - 1);
+    let upper = from_a & !past_z & !word & HIGH;
+    word | (upper >> 2)
+}
+
 /// Whether `key\\name` of a value equals the wanted `key\\name`, without ASCII case.
-fn same_registry_path(v: &RegistryValueFact, key: &str, name: &str) -> bool {
+fn same_registry_path(v: &RegistryValueFact<'_>, key: &str, name: &str) -> bool {
     if v.key.len() == key.len() {
-        return v.key.eq_ignore_ascii_case(key) && v.name.eq_ignore_ascii_case(name);
+        // Usually spelled alike: the plain comparison first.
+        return (*v.key == *key || v.key.eq_ignore_ascii_case(key))
+            && (*v.name == *name || v.name.eq_ignore_ascii_case(name));
     }
     let have = v.key.bytes().chain(*b"\\").chain(v.name.bytes());
     let want = key.bytes().chain(*b"\\").chain(name.bytes());
@@ -89,7 +125,7 @@ impl Hasher for HashedKey {
     }
 }
 
-fn registry_index(facts: &[RegistryValueFact]) -> RegistryIndex {
+fn registry_index(facts: &[RegistryValueFact<'_>]) -> RegistryIndex {
     let mut index = RegistryIndex::with_capacity_and_hasher(facts.len(), Default::default());
     for (i, v) in facts.iter().enumerate() {
         if v.hive.eq_ignore_ascii_case("HKLM") {
@@ -101,24 +137,24 @@ fn registry_index(facts: &[RegistryValueFact]) -> RegistryIndex {
 
 /// The first HKLM value of `values` whose `key\\name` equals `key\\name` without ASCII case,
 /// found through `index` (built by [`parse`] from the same values).
-pub fn find_registry<'a>(
-    values: &'a [RegistryValueFact],
+pub fn find_registry<'a, 'b>(
+    values: &'a [RegistryValueFact<'b>],
     index: &RegistryIndex,
     key: &str,
     name: &str,
-) -> Option<&'a RegistryValueFact> {
+) -> Option<&'a RegistryValueFact<'b>> {
     find_registry_hashed(values, index, registry_hash(key, name), key, name)
 }
 
 /// [`find_registry`] with `hash`, the [`registry_hash`] of `key` and `name`, already known.
-pub fn find_registry_hashed<'a>(
-    values: &'a [RegistryValueFact],
+pub fn find_registry_hashed<'a, 'b>(
+    values: &'a [RegistryValueFact<'b>],
     index: &RegistryIndex,
     hash: u64,
     key: &str,
     name: &str,
-) -> Option<&'a RegistryValueFact> {
-    let matches = |v: &RegistryValueFact| {
+) -> Option<&'a RegistryValueFact<'b>> {
+    let matches = |v: &RegistryValueFact<'_>| {
         v.hive.eq_ignore_ascii_case("HKLM") && same_registry_path(v, key, name)
     };
     let i = *index.get(&hash)?;
@@ -134,10 +170,6 @@ pub fn find_registry_hashed<'a>(
 struct Str<'a>(Cow<'a, str>);
 
 impl Str<'_> {
-    fn owned(self) -> String {
-        self.0.into_owned()
-    }
-
     /// The text as one of the `known` words when it is one (no allocation), else a copy.
     fn known(self, known: &[&'static str]) -> Cow<'static, str> {
         match known.iter().find(|k| **k == self.0) {
@@ -203,16 +235,26 @@ const STORE_SOURCES: &[&str] = &[
 ];
 
 /// Parses one file of the contract into `state`.
-pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), SnapshotError> {
+pub fn parse<'a>(
+    name: &str,
+    bytes: &'a [u8],
+    state: &mut WindowsState<'a>,
+) -> Result<(), SnapshotError> {
     match name {
         "secedit.inf" => parse_secedit(bytes, state),
         "auditpol.csv" => {
-            state.audit = Some(parse_auditpol(bytes)?);
+            state.audit = Some(match auditpol_plain(bytes) {
+                Some(audit) => audit,
+                None => parse_auditpol(bytes)?,
+            });
             Ok(())
         }
         "registry.json" => {
-            let mut facts: Vec<RegistryValueFact> = Vec::new();
-            json_each(name, bytes, |row: RegistryValueRow| facts.push(row.fact()))?;
+            let mut facts: Vec<RegistryValueFact<'a>> = Vec::new();
+            if !fast::rows(bytes, fast::registry_row, |row| facts.push(row.fact())) {
+                facts.clear();
+                json_each(name, bytes, |row: RegistryValueRow| facts.push(row.fact()))?;
+            }
             state.registry_index = registry_index(&facts);
             state.registry = Some(facts);
             Ok(())
@@ -223,7 +265,7 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
                 rows.into_iter()
                     .map(|k| RegistryKeyFact {
                         hive: k.hive.known(HIVES),
-                        key: k.key,
+                        key: k.key.0,
                         present: k.present,
                         values: k.values.0.into_iter().map(RegistryValueRow::fact).collect(),
                     })
@@ -251,23 +293,30 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
         }
         "firewall-rules.json" => {
             let mut rules = Vec::new();
-            json_each(name, bytes, |row: FirewallRuleRow| rules.push(row.fact()))?;
+            if !fast::rows(bytes, fast::firewall_rule_row, |row| rules.push(row.fact())) {
+                rules.clear();
+                json_each(name, bytes, |row: FirewallRuleRow| rules.push(row.fact()))?;
+            }
             state.firewall_rules = Some(rules);
             Ok(())
         }
         "services.json" => {
             let mut services = Vec::new();
-            json_each(name, bytes, |s: ServiceRow| {
-                services.push((
+            let service = |s: ServiceRow<'a>| {
+                (
                     s.name.0.to_ascii_lowercase(),
                     ServiceFact {
-                        name: s.name.owned(),
+                        name: s.name.0,
                         start_mode: s.start_mode.known(START_MODES),
                         state: s.state.map(|t| t.known(SERVICE_STATES)).unwrap_or_default(),
                         delayed_auto_start: s.delayed_auto_start,
                     },
-                ));
-            })?;
+                )
+            };
+            if !fast::rows(bytes, fast::service_row, |s| services.push(service(s))) {
+                services.clear();
+                json_each(name, bytes, |s: ServiceRow| services.push(service(s)))?;
+            }
             state.services = Some(services.into_iter().collect());
             Ok(())
         }
@@ -319,7 +368,10 @@ pub fn parse(name: &str, bytes: &[u8], state: &mut WindowsState) -> Result<(), S
             Ok(())
         }
         "features.json" => {
-            let rows: Vec<FeatureRow> = json_list(name, bytes)?;
+            let mut rows = Vec::new();
+            if !fast::rows(bytes, fast::feature_row, |row| rows.push(row)) {
+                rows = json_list(name, bytes)?;
+            }
             state.features = Some(
                 rows.into_iter()
                     .map(|f| {
@@ -433,6 +485,55 @@ pub fn parse_auditpol(bytes: &[u8]) -> Result<BTreeMap<String, u8>, SnapshotErro
         out.insert(row.guid.to_ascii_uppercase(), value);
     }
     Ok(out)
+}
+
+/// [`parse_auditpol`] of what auditpol writes: UTF-8 without a BOM, no quotes, no empty lines,
+/// every line ended. `None` for anything else or any problem, which [`parse_auditpol`] then
+/// reads or reports.
+fn auditpol_plain(bytes: &[u8]) -> Option<BTreeMap<String, u8>> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(b"\xEF\xBB\xBF") {
+        return None;
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    if text.contains('"') {
+        return None;
+    }
+    let mut lines = text.strip_suffix('\n')?.split('\n').map(|line| {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        (!line.is_empty() && !line.contains('\r')).then_some(line)
+    });
+    if !lines.next()??.split(',').eq(audit_csv::HEADER) {
+        return None;
+    }
+    let mut out = BTreeMap::new();
+    for line in lines {
+        let mut fields = line?.split(',');
+        let mut field = || fields.next();
+        let (_, _, subcategory, guid, _, _, value) = (
+            field()?,
+            field()?,
+            field()?,
+            field()?,
+            field()?,
+            field()?,
+            field()?,
+        );
+        if fields.next().is_some() {
+            return None;
+        }
+        let is_subcategory = !subcategory.starts_with("Option:")
+            && subcategory != "FileGlobalSacl"
+            && subcategory != "RegistryGlobalSacl";
+        if !is_subcategory {
+            continue;
+        }
+        if !audit_csv::is_braced_guid(guid) || value.parse::<u32>().is_err() {
+            return None;
+        }
+        let value: u8 = value.trim().parse().ok().filter(|v| *v <= 4)?;
+        out.insert(guid.to_ascii_uppercase(), value);
+    }
+    Some(out)
 }
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {
@@ -627,8 +728,148 @@ impl<'de> Deserialize<'de> for TextItem {
     }
 }
 
-fn texts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-    Option::<Texts>::deserialize(d).map(|o| o.map(|t| t.0))
+/// [`Texts`] whose strings borrow from the file where they have no escapes.
+struct BorrowedTexts<'a>(live::Texts<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for BorrowedTexts<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut out = live::Texts::default();
+        ListSeed {
+            each: &mut |item: BorrowedTextItem<'a>| {
+                if let Some(text) = item.0 {
+                    out.push(text);
+                }
+            },
+            item: std::marker::PhantomData,
+        }
+        .deserialize(d)?;
+        Ok(BorrowedTexts(out))
+    }
+}
+
+/// [`TextItem`] borrowing from the file.
+struct BorrowedTextItem<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for BorrowedTextItem<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = BorrowedTextItem<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<BorrowedTextItem<'de>, E> {
+                Ok(BorrowedTextItem(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<BorrowedTextItem<'de>, E> {
+                Ok(BorrowedTextItem(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_string<E: serde::de::Error>(
+                self,
+                v: String,
+            ) -> Result<BorrowedTextItem<'de>, E> {
+                Ok(BorrowedTextItem(Some(Cow::Owned(v))))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<BorrowedTextItem<'de>, E> {
+                Ok(BorrowedTextItem(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<BorrowedTextItem<'de>, E> {
+                Ok(BorrowedTextItem(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<BorrowedTextItem<'de>, E> {
+                Ok(BorrowedTextItem(Some(Cow::Owned(
+                    serde_json::Number::from_f64(v)
+                        .map_or_else(|| v.to_string(), |n| n.to_string()),
+                ))))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<BorrowedTextItem<'de>, E> {
+                Ok(BorrowedTextItem(None))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<BorrowedTextItem<'de>, E> {
+                Ok(BorrowedTextItem(None))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+fn borrowed_texts<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<live::Texts<'a>>, D::Error> {
+    Option::<BorrowedTexts<'a>>::deserialize(d).map(|o| o.map(|t| t.0))
+}
+
+/// A firewall rule's `Protocol` as text: a string as it is, a number in decimal; anything else
+/// (read and dropped) is no protocol.
+struct ProtocolText<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for ProtocolText<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ProtocolText<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any valid JSON value")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<ProtocolText<'de>, E> {
+                Ok(ProtocolText(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ProtocolText<'de>, E> {
+                Ok(ProtocolText(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<ProtocolText<'de>, E> {
+                Ok(ProtocolText(Some(Cow::Owned(v))))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ProtocolText<'de>, E> {
+                Ok(ProtocolText(Some(Cow::Owned(
+                    serde_json::Number::from(v).to_string(),
+                ))))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ProtocolText<'de>, E> {
+                Ok(ProtocolText(Some(Cow::Owned(
+                    serde_json::Number::from(v).to_string(),
+                ))))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ProtocolText<'de>, E> {
+                Ok(ProtocolText(
+                    serde_json::Number::from_f64(v).map(|n| Cow::Owned(n.to_string())),
+                ))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<ProtocolText<'de>, E> {
+                Ok(ProtocolText(None))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<ProtocolText<'de>, E> {
+                Ok(ProtocolText(None))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<ProtocolText<'de>, E> {
+                Ok(ProtocolText(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ProtocolText<'de>, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(ProtocolText(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProtocolText<'de>, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(ProtocolText(None))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Deserialize)]
@@ -636,28 +877,29 @@ fn texts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, 
 struct RegistryValueRow<'a> {
     #[serde(borrow, default = "hklm")]
     hive: Str<'a>,
-    #[serde(default)]
-    key: String,
-    name: String,
+    #[serde(borrow, default)]
+    key: Str<'a>,
+    #[serde(borrow)]
+    name: Str<'a>,
     present: bool,
     #[serde(rename = "Type", default)]
     kind: i32,
     #[serde(rename = "TypeName", borrow, default)]
     kind_name: Option<Str<'a>>,
-    #[serde(default, deserialize_with = "texts")]
-    data: Option<Vec<String>>,
+    #[serde(borrow, default, deserialize_with = "borrowed_texts")]
+    data: Option<live::Texts<'a>>,
 }
 
 fn hklm<'a>() -> Str<'a> {
     Str(Cow::Borrowed("HKLM"))
 }
 
-impl RegistryValueRow<'_> {
-    fn fact(self) -> RegistryValueFact {
+impl<'a> RegistryValueRow<'a> {
+    fn fact(self) -> RegistryValueFact<'a> {
         RegistryValueFact {
             hive: self.hive.known(HIVES),
-            key: self.key,
-            name: self.name,
+            key: self.key.0,
+            name: self.name.0,
             present: self.present,
             kind: self.kind,
             kind_name: self
@@ -674,7 +916,8 @@ impl RegistryValueRow<'_> {
 struct RegistryKeyRow<'a> {
     #[serde(borrow)]
     hive: Str<'a>,
-    key: String,
+    #[serde(borrow)]
+    key: Str<'a>,
     present: bool,
     #[serde(borrow, default)]
     values: PsList<RegistryValueRow<'a>>,
@@ -700,12 +943,12 @@ struct FirewallProfileRow {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct FirewallRuleRow<'a> {
-    #[serde(rename = "InstanceID")]
-    instance_id: String,
-    #[serde(default)]
-    display_name: Option<String>,
-    #[serde(default)]
-    group: Option<String>,
+    #[serde(rename = "InstanceID", borrow)]
+    instance_id: Str<'a>,
+    #[serde(borrow, default)]
+    display_name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    group: Option<Str<'a>>,
     enabled: u32,
     direction: u32,
     action: u32,
@@ -713,28 +956,28 @@ struct FirewallRuleRow<'a> {
     profiles: Option<u32>,
     #[serde(borrow, default)]
     policy_store_source: Option<Str<'a>>,
-    #[serde(default)]
-    protocol: Option<serde_json::Value>,
-    #[serde(default, deserialize_with = "texts")]
-    local_port: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "texts")]
-    remote_port: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "texts")]
-    icmp_type: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "texts")]
-    remote_address: Option<Vec<String>>,
-    #[serde(default)]
-    program: Option<String>,
-    #[serde(default)]
-    service: Option<String>,
+    #[serde(borrow, default)]
+    protocol: Option<ProtocolText<'a>>,
+    #[serde(borrow, default, deserialize_with = "borrowed_texts")]
+    local_port: Option<live::Texts<'a>>,
+    #[serde(borrow, default, deserialize_with = "borrowed_texts")]
+    remote_port: Option<live::Texts<'a>>,
+    #[serde(borrow, default, deserialize_with = "borrowed_texts")]
+    icmp_type: Option<live::Texts<'a>>,
+    #[serde(borrow, default, deserialize_with = "borrowed_texts")]
+    remote_address: Option<live::Texts<'a>>,
+    #[serde(borrow, default)]
+    program: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    service: Option<Str<'a>>,
 }
 
-impl FirewallRuleRow<'_> {
-    fn fact(self) -> FirewallRuleFact {
+impl<'a> FirewallRuleRow<'a> {
+    fn fact(self) -> FirewallRuleFact<'a> {
         FirewallRuleFact {
-            id: self.instance_id,
-            display_name: self.display_name.unwrap_or_default(),
-            group: self.group.unwrap_or_default(),
+            id: self.instance_id.0,
+            display_name: self.display_name.map(|t| t.0).unwrap_or_default(),
+            group: self.group.map(|t| t.0).unwrap_or_default(),
             enabled: self.enabled,
             direction: self.direction,
             action: self.action,
@@ -743,17 +986,13 @@ impl FirewallRuleRow<'_> {
                 .policy_store_source
                 .map(|t| t.known(STORE_SOURCES))
                 .unwrap_or_default(),
-            protocol: match self.protocol {
-                Some(serde_json::Value::String(s)) => Some(s),
-                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-                _ => None,
-            },
+            protocol: self.protocol.and_then(|p| p.0),
             local_ports: self.local_port,
             remote_ports: self.remote_port,
             icmp_types: self.icmp_type,
             remote_addresses: self.remote_address,
-            program: self.program,
-            service: self.service,
+            program: self.program.map(|t| t.0),
+            service: self.service.map(|t| t.0),
         }
     }
 }

@@ -68,7 +68,7 @@ fn chain_name(c: Chain) -> &'static str {
 }
 
 /// A machine on which every setting of `state` holds, as the collector would describe it.
-pub(crate) fn compliant_live(state: &DesiredState) -> LiveState {
+pub(crate) fn compliant_live(state: &DesiredState) -> LiveState<'static> {
     let mut live = LiveState::default();
     live.info.host = "kiosk-umeda-01".into();
     live.info.family = "linux".into();

@@ -143,7 +143,7 @@ fn kiosk_nft(state: &DesiredState) -> NftState {
 }
 
 /// The kiosk, compliant, with its nftables table as `nft -j` shows it.
-fn kiosk_live(state: &DesiredState) -> LiveState {
+fn kiosk_live(state: &DesiredState) -> LiveState<'static> {
     let mut live = compliant_live(state);
     live.linux.nft = Some(kiosk_nft(state));
     live
@@ -358,7 +358,7 @@ fn atm() -> (DesiredState, hardbase::source::SourceMap) {
 
 /// A Windows machine whose security template, firewall rules, administrators and listening
 /// ports are exactly the profile's.
-fn atm_live(state: &DesiredState) -> LiveState {
+fn atm_live(state: &DesiredState) -> LiveState<'static> {
     let mut live = LiveState::default();
     live.info.host = "ATM-SHINJUKU-01".into();
     live.info.family = "windows".into();
@@ -389,8 +389,8 @@ fn atm_live(state: &DesiredState) -> LiveState {
     for s in state.settings() {
         if let SettingKind::FirewallRule(r) = &s.kind {
             rules.push(FirewallRuleFact {
-                id: r.name.clone(),
-                display_name: r.purpose.clone(),
+                id: r.name.clone().into(),
+                display_name: r.purpose.clone().into(),
                 enabled: 1,
                 direction: if r.direction == Direction::Inbound {
                     1
@@ -508,7 +508,7 @@ fn an_extra_administrator_port_and_inbound_allow_rule_are_unexpected() {
         direction: 1,
         action: 2,
         protocol: Some("TCP".into()),
-        local_ports: Some(vec!["5900".into()]),
+        local_ports: Some(vec!["5900".into()].into()),
         ..FirewallRuleFact::default()
     });
     let report = drift::diff(&state, &live);

@@ -411,12 +411,9 @@ fn a_snapshot_folder_in_the_collectors_format_loads() {
     assert!(w.system_access.is_none(), "absent file: not collected");
     let reg = &w.registry.as_ref().unwrap()[0];
     assert_eq!((reg.kind, &*reg.kind_name), (4, "DWord"));
-    assert_eq!(reg.data, ["196608"]);
+    assert_eq!(*reg.data, ["196608"]);
     let rules = w.firewall_rules.as_ref().unwrap();
-    assert_eq!(
-        rules[0].remote_ports.as_deref(),
-        Some(&["123".to_string()][..])
-    );
+    assert_eq!(rules[0].remote_ports.as_deref(), Some(&["123".into()][..]));
     assert_eq!(rules[1].id, "{5A4B-it's}");
     assert_eq!(rules[1].display_name, "Bob's <rule> & co");
     assert!(
@@ -443,7 +440,7 @@ fn a_snapshot_folder_in_the_collectors_format_loads() {
             .as_deref(),
         Some("Disabled")
     );
-    assert_eq!(w.registry_keys.as_ref().unwrap()[0].values[0].data, ["a"]);
+    assert_eq!(*w.registry_keys.as_ref().unwrap()[0].values[0].data, ["a"]);
     assert!(w.lockdown.is_some());
 }
 
