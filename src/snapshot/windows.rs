@@ -302,20 +302,9 @@ pub fn parse<'a>(
         }
         "services.json" => {
             let mut services = Vec::new();
-            let service = |s: ServiceRow<'a>| {
-                (
-                    s.name.0.to_ascii_lowercase(),
-                    ServiceFact {
-                        name: s.name.0,
-                        start_mode: s.start_mode.known(START_MODES),
-                        state: s.state.map(|t| t.known(SERVICE_STATES)).unwrap_or_default(),
-                        delayed_auto_start: s.delayed_auto_start,
-                    },
-                )
-            };
-            if !fast::rows(bytes, fast::service_row, |s| services.push(service(s))) {
+            if !fast::rows(bytes, fast::service_row, |s| services.push(s.fact())) {
                 services.clear();
-                json_each(name, bytes, |s: ServiceRow| services.push(service(s)))?;
+                json_each(name, bytes, |s: ServiceRow| services.push(s.fact()))?;
             }
             state.services = Some(services.into_iter().collect());
             Ok(())
@@ -1008,6 +997,24 @@ struct ServiceRow<'a> {
     state: Option<Str<'a>>,
     #[serde(default)]
     delayed_auto_start: Option<bool>,
+}
+
+impl<'a> ServiceRow<'a> {
+    /// The service keyed by its lowercase name.
+    fn fact(self) -> (String, ServiceFact<'a>) {
+        (
+            self.name.0.to_ascii_lowercase(),
+            ServiceFact {
+                name: self.name.0,
+                start_mode: self.start_mode.known(START_MODES),
+                state: self
+                    .state
+                    .map(|t| t.known(SERVICE_STATES))
+                    .unwrap_or_default(),
+                delayed_auto_start: self.delayed_auto_start,
+            },
+        )
+    }
 }
 
 #[derive(Deserialize)]

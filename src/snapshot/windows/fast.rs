@@ -400,7 +400,7 @@ pub(super) fn feature_row<'a>(r: &mut Reader<'a>) -> Option<FeatureRow<'a>> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{json_each, registry_hash, ServiceFact, WindowsState};
+    use super::super::{json_each, registry_hash, WindowsState};
     use super::*;
 
     /// The facts the fast reader finds, or `None` where it gives up; and those of serde_json.
@@ -422,17 +422,7 @@ mod tests {
             }
             _ => {
                 let mut v = Vec::new();
-                let ok = rows(bytes, service_row, |s| {
-                    v.push((
-                        s.name.0.to_string(),
-                        ServiceFact {
-                            name: s.name.0,
-                            start_mode: s.start_mode.0.into_owned().into(),
-                            state: s.state.map(|t| t.0).unwrap_or_default().into_owned().into(),
-                            delayed_auto_start: s.delayed_auto_start,
-                        },
-                    ))
-                });
+                let ok = rows(bytes, service_row, |s| v.push(s.fact()));
                 fast.services = Some(v.into_iter().collect());
                 ok
             }
@@ -453,17 +443,7 @@ mod tests {
             }
             _ => {
                 let mut v = Vec::new();
-                let r = json_each(file, bytes, |s: ServiceRow| {
-                    v.push((
-                        s.name.0.to_string(),
-                        ServiceFact {
-                            name: s.name.0,
-                            start_mode: s.start_mode.0.into_owned().into(),
-                            state: s.state.map(|t| t.0).unwrap_or_default().into_owned().into(),
-                            delayed_auto_start: s.delayed_auto_start,
-                        },
-                    ))
-                });
+                let r = json_each(file, bytes, |s: ServiceRow| v.push(s.fact()));
                 slow.services = Some(v.into_iter().collect());
                 r
             }
