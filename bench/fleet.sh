@@ -52,8 +52,11 @@ trap cleanup EXIT
 
 cargo build --release --quiet
 cargo build --release --quiet --example fleetgen
-bin=$PWD/target/release/hardbase
-gen=$PWD/target/release/examples/fleetgen
+# Cargo's target folder (CARGO_TARGET_DIR or the build configuration may move it).
+target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+target_dir=${target_dir:-$PWD/target}
+bin=$target_dir/release/hardbase
+gen=$target_dir/release/examples/fleetgen
 
 declare -a VERDICTS=()
 verdict() { VERDICTS+=("$(printf '%-58s %s' "$1" "$2")"); }
