@@ -969,15 +969,9 @@ fn signed_profile_artifacts(
 ) -> Result<(), SendError> {
     // Each part is handed to the tree as soon as it is made (and dropped when the tree writes
     // it), so the scripts are gone before the checklists are made.
-    let mut failed: Option<SendError> = None;
     crate::target::emit_into(state, &mut |path, bytes| {
-        tree.put(path, bytes).map_err(|e| {
-            let text = e.to_string();
-            failed = Some(e);
-            text
-        })
-    })
-    .map_err(|e| failed.take().unwrap_or_else(|| e.into()))?;
+        tree.put(path, bytes).map_err(|e| e.to_string())
+    })?;
     for (lang, suffix) in [(Lang::Ja, ""), (Lang::En, ".en")] {
         report::checklist::each(state, lang, |extension, bytes| {
             tree.put(format!("checklist{suffix}.{extension}"), bytes)
