@@ -631,7 +631,11 @@ fn audit(cli: &Cli, args: &crate::cli::AuditArgs) -> CmdResult {
     let mut jsonl = args
         .formats
         .contains(&AuditFormat::Jsonl)
-        .then(|| std::fs::File::create(staged.path().join("audit.jsonl")).map(JsonlSink::new))
+        .then(|| {
+            // Synced every 16 MiB as it grows, so the sync at the end waits for the last part only.
+            std::fs::File::create(staged.path().join("audit.jsonl"))
+                .map(|f| JsonlSink::new(output::SyncingFile::new(f, 16 << 20)))
+        })
         .transpose()?;
     let mut xlsx = args
         .formats
@@ -683,7 +687,7 @@ fn audit(cli: &Cli, args: &crate::cli::AuditArgs) -> CmdResult {
     drop(sinks);
     if let Some(sink) = jsonl.take() {
         summary.records = sink.records;
-        sink.into_inner()?.sync_all()?;
+        sink.into_inner()?.finish()?;
     }
     drop((xlsx, html));
     std::fs::remove_dir_all(&scratch)?;

@@ -297,6 +297,90 @@ pub struct ServiceFact<'a> {
     pub delayed_auto_start: Option<bool>,
 }
 
+/// The services of a snapshot by name, as Windows tells service names apart: ASCII letters
+/// in either case alike. Looking a name up copies nothing; a name listed twice keeps the last
+/// row. It iterates, and serializes as a map, by lower-cased name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceMap<'a>(Vec<ServiceFact<'a>>);
+
+/// `a` against `b` with ASCII letters lower-cased.
+fn cmp_caseless(a: &str, b: &str) -> std::cmp::Ordering {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    // Byte by byte without copying; the same order as comparing the lower-cased texts.
+    for (p, q) in x.iter().zip(y) {
+        let (p, q) = (p.to_ascii_lowercase(), q.to_ascii_lowercase());
+        if p != q {
+            return p.cmp(&q);
+        }
+    }
+    x.len().cmp(&y.len())
+}
+
+impl<'a> ServiceMap<'a> {
+    /// The service named `name`, in any case.
+    pub fn get(&self, name: &str) -> Option<&ServiceFact<'a>> {
+        self.0
+            .binary_search_by(|s| cmp_caseless(&s.name, name))
+            .ok()
+            .map(|i| &self.0[i])
+    }
+
+    /// The services by lower-cased name.
+    pub fn values(&self) -> impl Iterator<Item = &ServiceFact<'a>> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The same services, their texts copied out of the snapshot's bytes.
+    pub fn into_owned(self) -> ServiceMap<'static> {
+        ServiceMap(
+            self.0
+                .into_iter()
+                .map(|v| ServiceFact {
+                    name: owned(v.name),
+                    start_mode: v.start_mode,
+                    state: v.state,
+                    delayed_auto_start: v.delayed_auto_start,
+                })
+                .collect(),
+        )
+    }
+}
+
+impl<'a> FromIterator<ServiceFact<'a>> for ServiceMap<'a> {
+    fn from_iter<I: IntoIterator<Item = ServiceFact<'a>>>(rows: I) -> Self {
+        let mut rows: Vec<ServiceFact<'a>> = rows.into_iter().collect();
+        // Stable: of equal names the rows stay in file order, and the last one is kept.
+        rows.sort_by(|a, b| cmp_caseless(&a.name, &b.name));
+        let mut kept: Vec<ServiceFact<'a>> = Vec::with_capacity(rows.len());
+        for row in rows {
+            match kept.last_mut() {
+                Some(last) if cmp_caseless(&last.name, &row.name).is_eq() => *last = row,
+                _ => kept.push(row),
+            }
+        }
+        ServiceMap(kept)
+    }
+}
+
+impl Serialize for ServiceMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for v in &self.0 {
+            map.serialize_entry(&v.name.to_ascii_lowercase(), v)?;
+        }
+        map.end()
+    }
+}
+
 /// A local group by SID, its members by SID.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct LocalGroupFact {
@@ -515,8 +599,8 @@ pub struct WindowsState<'a> {
     pub registry_keys: Option<Vec<RegistryKeyFact<'a>>>,
     pub firewall_profiles: Option<Vec<FirewallProfileFact>>,
     pub firewall_rules: Option<Vec<FirewallRuleFact<'a>>>,
-    /// Lower-case service name → service.
-    pub services: Option<BTreeMap<String, ServiceFact<'a>>>,
+    /// The services by name, in any case.
+    pub services: Option<ServiceMap<'a>>,
     pub groups: Option<Vec<LocalGroupFact>>,
     pub users: Option<Vec<LocalUserFact>>,
     pub listening: Option<Vec<Listener>>,
@@ -634,19 +718,7 @@ impl WindowsState<'_> {
             firewall_rules: self
                 .firewall_rules
                 .map(|r| r.into_iter().map(FirewallRuleFact::into_owned).collect()),
-            services: self.services.map(|s| {
-                s.into_iter()
-                    .map(|(k, v)| {
-                        let v = ServiceFact {
-                            name: owned(v.name),
-                            start_mode: v.start_mode,
-                            state: v.state,
-                            delayed_auto_start: v.delayed_auto_start,
-                        };
-                        (k, v)
-                    })
-                    .collect()
-            }),
+            services: self.services.map(ServiceMap::into_owned),
             groups: self.groups,
             users: self.users,
             listening: self.listening,
@@ -693,6 +765,37 @@ impl std::error::Error for SnapshotError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn services_are_found_in_any_case_and_the_last_row_of_a_name_is_kept() {
+        let row = |name: &'static str, mode: &'static str| ServiceFact {
+            name: name.into(),
+            start_mode: mode.into(),
+            ..ServiceFact::default()
+        };
+        let map: ServiceMap = [
+            row("TermService", "Disabled"),
+            row("MpsSvc", "Auto"),
+            row("AB", "Manual"),
+            row("a_x", "Manual"),
+            row("TERMSERVICE", "Manual"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(map.len(), 4);
+        assert_eq!(map.get("termservice").unwrap().start_mode, "Manual");
+        assert_eq!(map.get("mpssvc").unwrap().name, "MpsSvc");
+        assert!(map.get("MpsSv").is_none() && map.get("MpsSvcs").is_none());
+        // By lower-cased name: `a_x` before `AB` (`_` sorts before `b`, though after `B`).
+        let names: Vec<&str> = map.values().map(|s| &*s.name).collect();
+        assert_eq!(names, ["a_x", "AB", "MpsSvc", "TERMSERVICE"]);
+        let json = serde_json::to_string(&map).unwrap();
+        assert!(json.starts_with(r#"{"a_x":{"name":"a_x""#), "{json}");
+        assert!(
+            json.contains(r#""termservice":{"name":"TERMSERVICE""#),
+            "{json}"
+        );
+    }
 
     #[test]
     fn texts_read_as_the_list_they_hold() {

@@ -73,6 +73,88 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     result.map_err(io(path))
 }
 
+/// A file made durable while it grows: each time another `step` bytes have been written, a
+/// background thread has the kernel write them to disk (`fdatasync` of a second handle to the
+/// same file), so [`SyncingFile::finish`] has only the last part left to wait for. The thread
+/// waits on the disk, not the CPU; the writer never waits for it.
+pub struct SyncingFile {
+    file: std::fs::File,
+    written: u64,
+    next: u64,
+    step: u64,
+    /// Background syncs asked for so far.
+    requests: u64,
+    syncer: Option<Syncer>,
+}
+
+struct Syncer {
+    wake: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+impl SyncingFile {
+    /// `file` synced every `step` bytes; without a background thread (it cannot be made, or the
+    /// file cannot be opened a second time) it is synced at the end only.
+    pub fn new(file: std::fs::File, step: u64) -> SyncingFile {
+        let step = step.max(1);
+        let syncer = file.try_clone().ok().and_then(|clone| {
+            let (wake, woken) = std::sync::mpsc::channel::<()>();
+            std::thread::Builder::new()
+                .name("sync".into())
+                .spawn(move || {
+                    // One sync covers every request made before it started.
+                    while woken.recv().is_ok() {
+                        while woken.try_recv().is_ok() {}
+                        clone.sync_data()?;
+                    }
+                    Ok(())
+                })
+                .ok()
+                .map(|thread| Syncer { wake, thread })
+        });
+        SyncingFile {
+            file,
+            written: 0,
+            next: step,
+            step,
+            requests: 0,
+            syncer,
+        }
+    }
+
+    /// Waits for the background syncs (the first error of one is returned), then syncs the
+    /// file's data and metadata.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        if let Some(Syncer { wake, thread }) = self.syncer.take() {
+            drop(wake);
+            thread
+                .join()
+                .map_err(|_| std::io::Error::other("the sync thread stopped"))??;
+        }
+        self.file.sync_all()
+    }
+}
+
+impl Write for SyncingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written >= self.next {
+            self.next = self.written + self.step;
+            if let Some(s) = &self.syncer {
+                // A thread that stopped (after an error) reports it at `finish`.
+                let _ = s.wake.send(());
+                self.requests += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// Whether `dir` holds hardbase output (a manifest written by hardbase).
 pub fn is_ours(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join(MANIFEST))
@@ -285,6 +367,23 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn a_syncing_file_asks_for_a_sync_each_step_and_keeps_every_byte() {
+        let dir = scratch("syncing");
+        let path = dir.join("records.jsonl");
+        let mut f = SyncingFile::new(std::fs::File::create(&path).unwrap(), 1000);
+        let line = [b'x'; 300];
+        for _ in 0..10 {
+            f.write_all(&line).unwrap();
+        }
+        // 3,000 bytes in writes of 300: a sync asked for at 1,200 and at 2,400 (each step
+        // counted from the write that crossed the last one); the rest is left to `finish`.
+        assert_eq!(f.requests, 2);
+        f.finish().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), vec![b'x'; 3000]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn tree(text: &str) -> TreeFiles {

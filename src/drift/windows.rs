@@ -588,7 +588,7 @@ fn service(s: &Service, w: &WindowsState, lean: bool) -> Outcome {
     let Some(services) = &w.services else {
         return not_collected(w, "services.json");
     };
-    let Some(have) = services.get(&s.name.to_ascii_lowercase()) else {
+    let Some(have) = services.get(&s.name) else {
         // A service that is not installed cannot run.
         return if s.start == StartMode::Disabled {
             Outcome::compliant("not installed")

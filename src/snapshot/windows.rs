@@ -1001,19 +1001,16 @@ struct ServiceRow<'a> {
 
 impl<'a> ServiceRow<'a> {
     /// The service keyed by its lowercase name.
-    fn fact(self) -> (String, ServiceFact<'a>) {
-        (
-            self.name.0.to_ascii_lowercase(),
-            ServiceFact {
-                name: self.name.0,
-                start_mode: self.start_mode.known(START_MODES),
-                state: self
-                    .state
-                    .map(|t| t.known(SERVICE_STATES))
-                    .unwrap_or_default(),
-                delayed_auto_start: self.delayed_auto_start,
-            },
-        )
+    fn fact(self) -> ServiceFact<'a> {
+        ServiceFact {
+            name: self.name.0,
+            start_mode: self.start_mode.known(START_MODES),
+            state: self
+                .state
+                .map(|t| t.known(SERVICE_STATES))
+                .unwrap_or_default(),
+            delayed_auto_start: self.delayed_auto_start,
+        }
     }
 }
 

@@ -431,7 +431,12 @@ fn a_snapshot_folder_in_the_collectors_format_loads() {
         "one object for a list"
     );
     assert_eq!(
-        w.services.as_ref().unwrap()["mpssvc"].delayed_auto_start,
+        w.services
+            .as_ref()
+            .unwrap()
+            .get("mpssvc")
+            .unwrap()
+            .delayed_auto_start,
         Some(false)
     );
     assert_eq!(
