@@ -244,17 +244,17 @@ pub fn column_width(chars: f64) -> f64 {
     ((chars.max(0.0) * 7.0 + 5.0) / 7.0 * 256.0).trunc() / 256.0
 }
 
-/// The workbook's shared strings (`xl/sharedStrings.xml`): each distinct text once, cells refer
-/// to it by index.
+/// The shared strings of a workbook: each distinct text once, in the order first used, with
+/// the number of cells that refer to one. Texts the caller lends for as long as the table lives
+/// (`'t`) are not copied; others are copied once.
 #[derive(Default)]
-pub struct SharedStrings {
-    index: std::collections::HashMap<String, u32>,
-    list: Vec<String>,
+pub struct SharedStrings<'t> {
+    index: std::collections::HashMap<std::borrow::Cow<'t, str>, u32>,
     /// How many cells refer to a shared string.
     count: u64,
 }
 
-impl SharedStrings {
+impl<'t> SharedStrings<'t> {
     /// Counts one more cell referring to `index`, a value [`SharedStrings::get`] returned:
     /// for callers that remember the index of a text they use again.
     pub fn again(&mut self, index: u32) -> u32 {
@@ -262,39 +262,60 @@ impl SharedStrings {
         index
     }
 
-    /// The index of `text`, added if new.
+    /// The index of `text`, copied in if new.
     pub fn get(&mut self, text: &str) -> u32 {
         self.count += 1;
         if let Some(i) = self.index.get(text) {
             return *i;
         }
-        let i = self.list.len() as u32;
-        self.list.push(text.to_string());
-        self.index.insert(text.to_string(), i);
+        self.insert(std::borrow::Cow::Owned(text.to_string()))
+    }
+
+    /// The index of `text`, lent to the table if new.
+    pub fn get_lent(&mut self, text: &'t str) -> u32 {
+        self.count += 1;
+        if let Some(i) = self.index.get(text) {
+            return *i;
+        }
+        self.insert(std::borrow::Cow::Borrowed(text))
+    }
+
+    fn insert(&mut self, text: std::borrow::Cow<'t, str>) -> u32 {
+        let i = self.index.len() as u32;
+        self.index.insert(text, i);
         i
     }
 
-    /// The `xl/sharedStrings.xml` part.
-    pub fn xml(&self) -> String {
-        let size: usize = self.list.iter().map(|s| s.len() + 40).sum();
-        let mut out = String::with_capacity(size + 200);
+    /// Writes the `xl/sharedStrings.xml` part into `out`, a piece at a time.
+    pub fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let mut texts: Vec<(&std::borrow::Cow<'t, str>, u32)> =
+            self.index.iter().map(|(text, i)| (text, *i)).collect();
+        texts.sort_unstable_by_key(|(_, i)| *i);
+        let mut piece = String::with_capacity(PIECE + 4096);
         let _ = write!(
-            out,
+            piece,
             r#"{XML_HEAD}
 <sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{}" uniqueCount="{}">"#,
             self.count,
-            self.list.len()
+            texts.len()
         );
-        for text in &self.list {
-            out.push_str("<si>");
-            t_start(&mut out, text);
-            cell_text(&mut out, text);
-            out.push_str("</t></si>");
+        for (text, _) in texts {
+            piece.push_str("<si>");
+            t_start(&mut piece, text);
+            cell_text(&mut piece, text);
+            piece.push_str("</t></si>");
+            if piece.len() >= PIECE {
+                out.write_all(piece.as_bytes())?;
+                piece.clear();
+            }
         }
-        out.push_str("</sst>");
-        out
+        piece.push_str("</sst>");
+        out.write_all(piece.as_bytes())
     }
 }
+
+/// How many bytes of a part are gathered before they go to the compressor.
+pub const PIECE: usize = 1 << 14;
 
 /// Appends the start of a worksheet up to `<sheetData>`: the used range when known, the header
 /// row frozen (the pane at `A2`), the sheet selected or not, and the column widths (in

@@ -193,7 +193,7 @@ pub struct XlsxSink {
     /// Closed sheets, in workbook order after the summary.
     closed: Vec<ClosedSheet>,
     result_sheets: usize,
-    shared: SharedStrings,
+    shared: SharedStrings<'static>,
     /// Remembered shared-string cells (see [`StreamedSheet::shared_cached`]), for the language
     /// of the fleet: per profile its name and role, per control its id, title, category and
     /// tier, per status its name (the last slot: `error`).
@@ -510,7 +510,9 @@ impl XlsxSink {
         );
         let mut out = ZipWriter::new(BufWriter::new(File::create(&self.path)?));
         sheet_xml::package_parts(&mut out, &title, &fleet.evaluated_at.to_string(), &sheets)?;
-        sheet_xml::put(&mut out, "xl/sharedStrings.xml", &self.shared.xml())?;
+        out.start_file("xl/sharedStrings.xml", sheet_xml::part_options(None))
+            .map_err(sheet_xml::zip_error)?;
+        self.shared.write(&mut out)?;
         sheet_xml::put(&mut out, "xl/worksheets/sheet1.xml", &summary_xml)?;
         // The streamed sheets, copied compressed as they are (sheet2.xml, sheet3.xml, …).
         for (i, closed) in self.closed.iter().enumerate() {

@@ -619,7 +619,7 @@ pub fn xlsx(state: &DesiredState, lang: Lang) -> std::io::Result<Vec<u8>> {
 }
 
 fn xlsx_of(state: &DesiredState, lang: Lang, rows: &[Row]) -> std::io::Result<Vec<u8>> {
-    let cells: Vec<Vec<&str>> = rows.iter().map(|r| r.cells().to_vec()).collect();
+    let cells: Vec<[&str; 8]> = rows.iter().map(Row::cells).collect();
     xlsx_table(
         &format!("{} — {}", words(lang).title, state.profile.name),
         match lang {
@@ -636,34 +636,44 @@ fn xlsx_of(state: &DesiredState, lang: Lang, rows: &[Row]) -> std::io::Result<Ve
 /// wrapped top-aligned text in thin borders, fixed column widths (in characters), every cell a
 /// string (formula-like text with Excel's quote prefix; text longer than a cell holds cut with a
 /// note), `title` as the document title and a fixed document date, so that the same rows give
-/// the same bytes. An empty cell keeps its borders.
-pub fn xlsx_table(
+/// the same bytes. An empty cell keeps its borders. The sheet goes to the compressor a piece at
+/// a time and the shared strings refer to the rows' own texts, so the table is not held twice.
+pub fn xlsx_table<'r, R: AsRef<[&'r str]>>(
     title: &str,
     sheet_name: &str,
-    header: &[&str],
+    header: &[&'r str],
     widths: &[f64],
-    rows: &[Vec<&str>],
+    rows: &[R],
 ) -> std::io::Result<Vec<u8>> {
-    use crate::xlsx::{self as sheet_xml, style};
+    use crate::xlsx::{self as sheet_xml, style, PIECE};
+    use std::io::Write as _;
 
     let last_row = u32::try_from(rows.len() + 1)
         .ok()
         .filter(|n| *n <= sheet_xml::MAX_ROWS)
         .ok_or_else(|| std::io::Error::other("more rows than an Excel sheet holds"))?;
     let filter = sheet_xml::range(header.len(), last_row);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let sheets = [sheet_xml::SheetEntry {
+        name: sheet_name,
+        filter: &filter,
+    }];
+    sheet_xml::package_parts(&mut zip, title, "2000-01-01", &sheets)?;
+    zip.start_file("xl/worksheets/sheet1.xml", sheet_xml::part_options(None))
+        .map_err(sheet_xml::zip_error)?;
     let mut strings = sheet_xml::SharedStrings::default();
-    let mut sheet = String::with_capacity(4096 + rows.len() * header.len() * 32);
+    let mut sheet = String::with_capacity(PIECE + 4096);
     let widths = &widths[..widths.len().min(header.len())];
     sheet_xml::sheet_head(&mut sheet, widths, true, Some(&filter));
     sheet.push_str(r#"<row r="1">"#);
     for (col, title) in header.iter().enumerate() {
-        let index = strings.get(title);
+        let index = strings.get_lent(title);
         sheet_xml::shared_cell(&mut sheet, col, 1, style::BOXED_HEADER, index);
     }
     sheet.push_str("</row>");
     for (row, cells) in (2..).zip(rows) {
         let _ = write!(sheet, r#"<row r="{row}">"#);
-        for (col, value) in cells.iter().enumerate() {
+        for (col, value) in cells.as_ref().iter().enumerate() {
             if value.is_empty() {
                 sheet_xml::blank_cell(&mut sheet, col, row, style::BOXED);
                 continue;
@@ -673,24 +683,21 @@ pub fn xlsx_table(
             } else {
                 style::BOXED
             };
-            let index = strings.get(value);
+            let index = strings.get_lent(value);
             sheet_xml::shared_cell(&mut sheet, col, row, style, index);
         }
         sheet.push_str("</row>");
+        if sheet.len() >= PIECE {
+            zip.write_all(sheet.as_bytes())?;
+            sheet.clear();
+        }
     }
     sheet_xml::sheet_tail(&mut sheet, &filter);
-    let strings = strings.xml();
-
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::with_capacity(
-        (sheet.len() + strings.len()) / 3 + 4096,
-    )));
-    let sheets = [sheet_xml::SheetEntry {
-        name: sheet_name,
-        filter: &filter,
-    }];
-    sheet_xml::package_parts(&mut zip, title, "2000-01-01", &sheets)?;
-    sheet_xml::put(&mut zip, "xl/sharedStrings.xml", &strings)?;
-    sheet_xml::put(&mut zip, "xl/worksheets/sheet1.xml", &sheet)?;
+    zip.write_all(sheet.as_bytes())?;
+    drop(sheet);
+    zip.start_file("xl/sharedStrings.xml", sheet_xml::part_options(None))
+        .map_err(sheet_xml::zip_error)?;
+    strings.write(&mut zip)?;
     Ok(zip.finish().map_err(sheet_xml::zip_error)?.into_inner())
 }
 

@@ -724,6 +724,8 @@ fn resolve_chain(
         let waiver_expired = waiver
             .as_ref()
             .is_some_and(|w| w.expires.value < options.at);
+        // A resolved state is held until its profile is built: without the room left by growing.
+        settings.shrink_to_fit();
         states.push(ControlState {
             control: std::sync::Arc::clone(control),
             status,
@@ -734,6 +736,7 @@ fn resolve_chain(
             included_by: *included_by,
         });
     }
+    states.shrink_to_fit();
     states.sort_by(|a, b| {
         (category_rank(a.control.category), &a.control.id)
             .cmp(&(category_rank(b.control.category), &b.control.id))

@@ -457,8 +457,21 @@ impl SharedRender {
         whole: &str,
         parts: Option<(&str, &str)>,
     ) -> Result<String, String> {
+        self.render_with(hb, whole, parts, |pieces| pieces.concat())
+    }
+
+    /// [`SharedRender::render`], the script's text handed to `finish` as the pieces it is made
+    /// of (the first part, the partial, the second part), so that it is not copied whole
+    /// before `finish` makes the file's bytes of it.
+    pub(crate) fn render_with<T>(
+        &mut self,
+        hb: &handlebars::Handlebars<'static>,
+        whole: &str,
+        parts: Option<(&str, &str)>,
+        finish: impl FnOnce(&[&str]) -> T,
+    ) -> Result<T, String> {
         let Some((head, tail)) = parts else {
-            return render_escaped(hb, whole, &self.data, self.what);
+            return render_escaped(hb, whole, &self.data, self.what).map(|text| finish(&[&text]));
         };
         let (before, before_error) = render_parts(hb, head, &self.data, self.what)?;
         let (partial, partial_error) = match &self.text {
@@ -474,11 +487,7 @@ impl SharedRender {
         {
             return Err(e);
         }
-        let mut text = String::with_capacity(before.len() + partial.len() + after.len());
-        text.push_str(&before);
-        text.push_str(partial);
-        text.push_str(&after);
-        Ok(text)
+        Ok(finish(&[&before, partial, &after]))
     }
 }
 

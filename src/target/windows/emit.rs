@@ -102,8 +102,7 @@ pub fn emit_into(
     ];
     let mut renderer = powershell::Renderer::new(&input)?;
     for (script, path) in order {
-        let text = renderer.render(script)?;
-        give(path.into(), powershell::encode(&text))?;
+        give(path.into(), renderer.render_encoded(script)?)?;
     }
     drop(renderer);
     if let Some(xml) = shell_launcher::xml(state)? {

@@ -103,17 +103,31 @@ pub fn acceptance(input: &ScriptInput) -> Result<String, String> {
 /// The bytes of a script file: UTF-8 with a BOM (Windows PowerShell 5.1 reads BOM-less files in
 /// the ANSI code page, CP932 on Japanese Windows) and CRLF line ends.
 pub fn encode(script: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(script.len() + script.len() / 20 + 3);
+    encode_pieces(&[script])
+}
+
+/// [`encode`] of the text the `pieces` make one after the other, without joining them first.
+pub fn encode_pieces(pieces: &[&str]) -> Vec<u8> {
+    let size: usize = pieces
+        .iter()
+        .map(|p| p.len() + p.bytes().filter(|b| *b == b'\n').count())
+        .sum();
+    let mut out = Vec::with_capacity(size + 3);
     out.extend_from_slice(&[0xEF, 0xBB, 0xBF]);
-    // Every line end, LF or CRLF, becomes CRLF (the last line has none).
-    let mut lines = script.split('\n').peekable();
-    while let Some(line) = lines.next() {
-        if lines.peek().is_some() {
-            out.extend_from_slice(line.strip_suffix('\r').unwrap_or(line).as_bytes());
-            out.extend_from_slice(b"\r\n");
-        } else {
-            out.extend_from_slice(line.as_bytes());
+    // Every line end, LF or CRLF, becomes CRLF (the last line has none). A CR written last came
+    // from the text right before this LF (an added one is always followed by its LF), also
+    // when the CRLF is split between two pieces.
+    for piece in pieces {
+        let mut rest = piece.as_bytes();
+        while let Some(at) = rest.iter().position(|b| *b == b'\n') {
+            out.extend_from_slice(&rest[..at]);
+            if out.last() != Some(&b'\r') {
+                out.push(b'\r');
+            }
+            out.push(b'\n');
+            rest = &rest[at + 1..];
         }
+        out.extend_from_slice(rest);
     }
     out
 }
@@ -247,10 +261,23 @@ impl Renderer {
     }
 
     pub(super) fn render(&mut self, script: Script) -> Result<String, String> {
+        self.render_with(script, |pieces| pieces.concat())
+    }
+
+    /// The bytes of the script's file ([`encode`]), made from the rendered pieces.
+    pub(super) fn render_encoded(&mut self, script: Script) -> Result<Vec<u8>, String> {
+        self.render_with(script, encode_pieces)
+    }
+
+    fn render_with<T>(
+        &mut self,
+        script: Script,
+        finish: impl FnOnce(&[&str]) -> T,
+    ) -> Result<T, String> {
         let scripts = registry()?;
         let [whole, head, tail] = script.keys();
         let parts = scripts.split[script as usize].then_some((head, tail));
-        self.0.render(&scripts.hb, whole, parts)
+        self.0.render_with(&scripts.hb, whole, parts, finish)
     }
 }
 
@@ -912,6 +939,16 @@ mod tests {
     #[test]
     fn encode_writes_bom_and_crlf() {
         assert_eq!(encode("a\nb\r\nc"), b"\xEF\xBB\xBFa\r\nb\r\nc".to_vec());
+        // In pieces, as in one text: a CRLF split between two pieces, a lone CR, empty lines
+        // and empty pieces.
+        let text = "x\r\n\ny\rz\r\r\nend";
+        for cut in 0..=text.len() {
+            for second in cut..=text.len() {
+                let pieces = [&text[..cut], "", &text[cut..second], &text[second..]];
+                assert_eq!(encode_pieces(&pieces), encode(text), "{pieces:?}");
+            }
+        }
+        assert_eq!(encode(text), b"\xEF\xBB\xBFx\r\n\r\ny\rz\r\r\nend".to_vec());
     }
 
     #[test]
