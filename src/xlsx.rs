@@ -470,6 +470,15 @@ pub fn part_options(len: Option<usize>) -> SimpleFileOptions {
     }
 }
 
+/// The options of a part stored as it is: for the small workbooks of a build (a checklist, a
+/// flow matrix: tens of KB of XML), where a compressor's tables (about 300 KB) and their set-up
+/// would cost more than the bytes deflate saves. A fixed timestamp.
+pub fn stored_options() -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .last_modified_time(zip::DateTime::default())
+        .compression_method(CompressionMethod::Stored)
+}
+
 /// A zip error as an I/O error.
 pub fn zip_error(e: zip::result::ZipError) -> std::io::Error {
     std::io::Error::other(e.to_string())

@@ -636,8 +636,9 @@ fn xlsx_of(state: &DesiredState, lang: Lang, rows: &[Row]) -> std::io::Result<Ve
 /// wrapped top-aligned text in thin borders, fixed column widths (in characters), every cell a
 /// string (formula-like text with Excel's quote prefix; text longer than a cell holds cut with a
 /// note), `title` as the document title and a fixed document date, so that the same rows give
-/// the same bytes. An empty cell keeps its borders. The sheet goes to the compressor a piece at
-/// a time and the shared strings refer to the rows' own texts, so the table is not held twice.
+/// the same bytes. An empty cell keeps its borders. The parts are stored, not deflated (see
+/// [`crate::xlsx::stored_options`]); the sheet goes into the package a piece at a time and the
+/// shared strings refer to the rows' own texts, so the table is not held twice.
 pub fn xlsx_table<'r, R: AsRef<[&'r str]>>(
     title: &str,
     sheet_name: &str,
@@ -659,7 +660,7 @@ pub fn xlsx_table<'r, R: AsRef<[&'r str]>>(
         filter: &filter,
     }];
     sheet_xml::package_parts(&mut zip, title, "2000-01-01", &sheets)?;
-    zip.start_file("xl/worksheets/sheet1.xml", sheet_xml::part_options(None))
+    zip.start_file("xl/worksheets/sheet1.xml", sheet_xml::stored_options())
         .map_err(sheet_xml::zip_error)?;
     let mut strings = sheet_xml::SharedStrings::default();
     let mut sheet = String::with_capacity(PIECE + 4096);
@@ -695,7 +696,7 @@ pub fn xlsx_table<'r, R: AsRef<[&'r str]>>(
     sheet_xml::sheet_tail(&mut sheet, &filter);
     zip.write_all(sheet.as_bytes())?;
     drop(sheet);
-    zip.start_file("xl/sharedStrings.xml", sheet_xml::part_options(None))
+    zip.start_file("xl/sharedStrings.xml", sheet_xml::stored_options())
         .map_err(sheet_xml::zip_error)?;
     strings.write(&mut zip)?;
     Ok(zip.finish().map_err(sheet_xml::zip_error)?.into_inner())
@@ -712,6 +713,37 @@ mod tests {
         }
         assert_eq!(neutralize("safe = text"), "safe = text");
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+    }
+
+    #[test]
+    fn a_table_workbook_is_stored_with_each_text_shared_once() {
+        let rows = vec![vec!["a", "=1+1", ""], vec!["a", "b", "c"]];
+        let bytes = xlsx_table("t", "Sheet", &["H1", "H2", "H3"], &[10.0; 3], &rows).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut part = |name: &str| {
+            let mut file = zip.by_name(name).unwrap();
+            assert_eq!(file.compression(), zip::CompressionMethod::Stored, "{name}");
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut file, &mut text).unwrap();
+            text
+        };
+        let strings = part("xl/sharedStrings.xml");
+        assert!(
+            strings.contains(r#"count="8" uniqueCount="7""#),
+            "{strings}"
+        );
+        assert_eq!(strings.matches("<si><t>a</t></si>").count(), 1, "{strings}");
+        let sheet = part("xl/worksheets/sheet1.xml");
+        // The formula-like text is quoted, the empty cell keeps its borders, row 3 reuses `a`.
+        assert!(
+            sheet.contains(r#"<c r="B2" s="6" t="s"><v>4</v></c><c r="C2" s="5"/>"#),
+            "{sheet}"
+        );
+        assert!(
+            sheet.contains(r#"<row r="3"><c r="A3" s="5" t="s"><v>3</v></c>"#),
+            "{sheet}"
+        );
+        assert!(sheet.ends_with("</worksheet>"), "{sheet}");
     }
 
     #[test]
