@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
+use super::json::{Json, NULL};
 
 use crate::live::{FileFact, LinuxState, Listener, NftChain, NftRule, NftState, SnapshotError};
 
@@ -113,8 +113,24 @@ fn lines<'a>(file: &str, bytes: &'a [u8]) -> Result<Vec<(usize, &'a str)>, Snaps
     Ok(out)
 }
 
+/// `text` with its whitespace runs made single spaces and its ends trimmed.
 fn squeeze(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let plain = |w: &[u8]| w[0] != b' ' || w[1] != b' ';
+    let squeezed = !text.starts_with(char::is_whitespace)
+        && !text.ends_with(char::is_whitespace)
+        && text.as_bytes().windows(2).all(plain)
+        && !text.contains(|c: char| c.is_whitespace() && c != ' ');
+    if squeezed {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// `sysctl -a`: `key = value` (the value may be empty); whitespace in values normalized.
@@ -170,28 +186,23 @@ pub fn unit_files(bytes: &[u8]) -> Result<BTreeMap<String, String>, SnapshotErro
         if line.trim().is_empty() {
             continue;
         }
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        if !(2..=3).contains(&cols.len()) {
+        let mut cols = line.split_whitespace();
+        let (unit, state) = (cols.next().unwrap_or(""), cols.next());
+        let columns = 1 + usize::from(state.is_some()) + cols.count();
+        let Some(state) = state.filter(|_| columns <= 3) else {
             return Err(error(
                 F,
                 n,
-                format!(
-                    "expected `unit state [preset]`, found {} columns",
-                    cols.len()
-                ),
+                format!("expected `unit state [preset]`, found {columns} columns"),
             ));
+        };
+        if !unit.contains('.') {
+            return Err(error(F, n, format!("`{unit}` is not a unit name")));
         }
-        if !cols[0].contains('.') {
-            return Err(error(F, n, format!("`{}` is not a unit name", cols[0])));
+        if !UNIT_STATES.contains(&state) {
+            return Err(error(F, n, format!("`{state}` is not a unit-file state")));
         }
-        if !UNIT_STATES.contains(&cols[1]) {
-            return Err(error(
-                F,
-                n,
-                format!("`{}` is not a unit-file state", cols[1]),
-            ));
-        }
-        out.insert(cols[0].to_string(), cols[1].to_string());
+        out.insert(unit.to_string(), state.to_string());
     }
     Ok(out)
 }
@@ -356,21 +367,26 @@ pub fn packages(bytes: &[u8]) -> Result<BTreeSet<String>, SnapshotError> {
     const F: &str = "packages.txt";
     let mut out = BTreeSet::new();
     for (n, line) in lines(F, bytes)? {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let status: Vec<char> = cols.get(1).map(|s| s.chars().collect()).unwrap_or_default();
-        if cols.len() != 2
-            || cols[0].is_empty()
-            || cols[0].contains(char::is_whitespace)
-            || status.len() < 2
-        {
-            return Err(error(
-                F,
-                n,
-                format!("expected `package<TAB>status`, found `{line}`"),
-            ));
-        }
-        if !matches!(status[1], 'n' | 'c') {
-            out.insert(cols[0].to_string());
+        let (name, status) = line.split_once('\t').unwrap_or((line, ""));
+        let mut flags = status.chars();
+        let installed = flags.next().and(flags.next());
+        match installed {
+            Some(flag)
+                if !name.is_empty()
+                    && !name.contains(char::is_whitespace)
+                    && !status.contains('\t') =>
+            {
+                if !matches!(flag, 'n' | 'c') {
+                    out.insert(name.to_string());
+                }
+            }
+            _ => {
+                return Err(error(
+                    F,
+                    n,
+                    format!("expected `package<TAB>status`, found `{line}`"),
+                ))
+            }
         }
     }
     Ok(out)
@@ -574,62 +590,59 @@ pub fn group(bytes: &[u8]) -> Result<BTreeMap<String, Vec<String>>, SnapshotErro
 /// `nft -j list ruleset`: tables, chains (hook, policy) and rules reduced to [`NftRule`].
 pub fn nft(bytes: &[u8]) -> Result<NftState, SnapshotError> {
     const F: &str = "nft.json";
-    let root: Value = serde_json::from_slice(bytes)
-        .map_err(|e| error(F, e.line(), format!("not valid JSON: {e}")))?;
+    let root =
+        Json::from_slice(bytes).map_err(|e| error(F, e.line(), format!("not valid JSON: {e}")))?;
     let items = root
         .get("nftables")
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .ok_or_else(|| error(F, 0, "no `nftables` array"))?;
-    let text = |obj: &Value, key: &str, what: &str| -> Result<String, SnapshotError> {
+    fn text<'j>(obj: &'j Json, key: &str, what: &str) -> Result<&'j str, SnapshotError> {
         obj.get(key)
-            .and_then(Value::as_str)
-            .map(str::to_string)
+            .and_then(Json::as_str)
             .ok_or_else(|| error(F, 0, format!("a {what} without a `{key}` string")))
-    };
+    }
+    type Key<'j> = (&'j str, &'j str, &'j str);
+    fn key<'j>(body: &'j Json, what: &str) -> Result<Key<'j>, SnapshotError> {
+        Ok((
+            text(body, "family", what)?,
+            text(body, "table", what)?,
+            text(body, "name", what)?,
+        ))
+    }
     let mut state = NftState::default();
     // (family, table, name) → elements, and → packets of named counters.
-    let mut sets: BTreeMap<(String, String, String), Vec<Value>> = BTreeMap::new();
-    let mut counters: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    let mut sets: BTreeMap<Key, &[Json]> = BTreeMap::new();
+    let mut counters: BTreeMap<Key, u64> = BTreeMap::new();
     let mut rules = Vec::new();
     for item in items {
         let Some(obj) = item.as_object() else {
             return Err(error(F, 0, "an `nftables` entry that is not an object"));
         };
         for (kind, body) in obj {
-            let key = |body: &Value, what: &str| -> Result<_, SnapshotError> {
-                Ok((
-                    text(body, "family", what)?,
-                    text(body, "table", what)?,
-                    text(body, "name", what)?,
-                ))
-            };
-            match kind.as_str() {
-                "table" => state
-                    .tables
-                    .push((text(body, "family", "table")?, text(body, "name", "table")?)),
+            match &**kind {
+                "table" => state.tables.push((
+                    text(body, "family", "table")?.to_string(),
+                    text(body, "name", "table")?.to_string(),
+                )),
                 "chain" => {
                     let (family, table, name) = key(body, "chain")?;
                     state.chains.push(NftChain {
-                        family,
-                        table,
-                        name,
-                        hook: body.get("hook").and_then(Value::as_str).map(str::to_string),
+                        family: family.to_string(),
+                        table: table.to_string(),
+                        name: name.to_string(),
+                        hook: body.get("hook").and_then(Json::as_str).map(str::to_string),
                         policy: body
                             .get("policy")
-                            .and_then(Value::as_str)
+                            .and_then(Json::as_str)
                             .map(str::to_string),
                     });
                 }
                 "set" => {
-                    let elements = body
-                        .get("elem")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default();
+                    let elements = body.get("elem").and_then(Json::as_array).unwrap_or(&[]);
                     sets.insert(key(body, "set")?, elements);
                 }
                 "counter" => {
-                    let packets = body.get("packets").and_then(Value::as_u64).unwrap_or(0);
+                    let packets = body.get("packets").and_then(Json::as_u64).unwrap_or(0);
                     counters.insert(key(body, "counter")?, packets);
                 }
                 "rule" => rules.push(body),
@@ -641,7 +654,7 @@ pub fn nft(bytes: &[u8]) -> Result<NftState, SnapshotError> {
         let family = text(body, "family", "rule")?;
         let table = text(body, "table", "rule")?;
         let chain = text(body, "chain", "rule")?;
-        let exprs = body.get("expr").and_then(Value::as_array).ok_or_else(|| {
+        let exprs = body.get("expr").and_then(Json::as_array).ok_or_else(|| {
             error(
                 F,
                 0,
@@ -652,26 +665,26 @@ pub fn nft(bytes: &[u8]) -> Result<NftState, SnapshotError> {
             .chains
             .iter()
             .find(|c| c.family == family && c.table == table && c.name == chain)
-            .and_then(|c| c.hook.clone());
-        let wanted_addr: &[&str] = match hook.as_deref() {
+            .and_then(|c| c.hook.as_deref());
+        let wanted_addr: &[&str] = match hook {
             Some("input" | "prerouting") => &["saddr"],
             Some("output" | "postrouting") => &["daddr"],
             _ => &["saddr", "daddr"],
         };
-        let resolve = |name: &str| sets.get(&(family.clone(), table.clone(), name.to_string()));
+        let resolve = |name: &str| sets.get(&(family, table, name)).copied();
         let mut rule = NftRule {
-            family: family.clone(),
-            table: table.clone(),
-            chain: chain.clone(),
+            family: family.to_string(),
+            table: table.to_string(),
+            chain: chain.to_string(),
             comment: body
                 .get("comment")
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .map(str::to_string),
             ..NftRule::default()
         };
         let mut too_many_ports = false;
         for expr in exprs {
-            let Some((kind, arg)) = expr.as_object().and_then(|o| o.iter().next()) else {
+            let Some((kind, arg)) = expr.as_object().and_then(|o| o.first()) else {
                 return Err(error(
                     F,
                     0,
@@ -680,39 +693,38 @@ pub fn nft(bytes: &[u8]) -> Result<NftState, SnapshotError> {
                     ),
                 ));
             };
-            match kind.as_str() {
+            match &**kind {
                 "accept" | "drop" | "reject" | "return" | "queue" | "continue" => {
-                    rule.verdict = Some(kind.clone())
+                    rule.verdict = Some(kind.to_string())
                 }
                 "jump" | "goto" => {
-                    let target = arg.get("target").and_then(Value::as_str).unwrap_or("");
+                    let target = arg.get("target").and_then(Json::as_str).unwrap_or("");
                     rule.verdict = Some(format!("{kind} {target}"));
                 }
                 "counter" => {
                     rule.packets = match arg {
-                        Value::String(name) => counters
-                            .get(&(family.clone(), table.clone(), name.clone()))
-                            .copied(),
-                        other => other.get("packets").and_then(Value::as_u64),
+                        Json::String(name) => counters.get(&(family, table, &**name)).copied(),
+                        other => other.get("packets").and_then(Json::as_u64),
                     }
                 }
                 "match" => {
                     if arg
                         .get("op")
-                        .and_then(Value::as_str)
+                        .and_then(Json::as_str)
                         .is_some_and(|op| op == "!=")
                     {
                         continue;
                     }
-                    let left = arg.get("left").unwrap_or(&Value::Null);
-                    let right = arg.get("right").unwrap_or(&Value::Null);
+                    let left = arg.get("left").unwrap_or(&NULL);
+                    let right = arg.get("right").unwrap_or(&NULL);
                     let elements = flatten(right, &resolve);
                     if let Some(payload) = left.get("payload") {
-                        let proto = payload.get("protocol").and_then(Value::as_str);
-                        let field = payload.get("field").and_then(Value::as_str);
+                        let proto = payload.get("protocol").and_then(Json::as_str);
+                        let field = payload.get("field").and_then(Json::as_str);
                         match (proto, field) {
                             (Some("ip" | "ip6"), Some(f)) if wanted_addr.contains(&f) => {
-                                rule.addresses.extend(elements.iter().filter_map(address));
+                                rule.addresses
+                                    .extend(elements.iter().copied().filter_map(address));
                             }
                             (Some(p), Some(f)) => {
                                 if p != "ip" && p != "ip6" && p != "th" && p != "ether" {
@@ -727,10 +739,10 @@ pub fn nft(bytes: &[u8]) -> Result<NftState, SnapshotError> {
                     } else if left
                         .get("meta")
                         .and_then(|m| m.get("key"))
-                        .and_then(Value::as_str)
+                        .and_then(Json::as_str)
                         .is_some_and(|k| k == "l4proto")
                     {
-                        if let Some(p) = elements.first().and_then(Value::as_str) {
+                        if let Some(p) = elements.first().and_then(|e| e.as_str()) {
                             rule.protocol = Some(p.to_string());
                         }
                     }
@@ -752,32 +764,32 @@ pub fn nft(bytes: &[u8]) -> Result<NftState, SnapshotError> {
 
 /// The elements a match's right-hand side stands for: a value, an anonymous set or a named
 /// set (`@name`), with `{"elem": {"val": …}}` wrappers removed.
-fn flatten<'a>(right: &'a Value, resolve: &dyn Fn(&str) -> Option<&'a Vec<Value>>) -> Vec<Value> {
-    let unwrap = |v: &Value| -> Value {
-        v.get("elem")
-            .and_then(|e| e.get("val"))
-            .cloned()
-            .unwrap_or_else(|| v.clone())
-    };
+fn flatten<'j, 'a>(
+    right: &'j Json<'a>,
+    resolve: &dyn Fn(&str) -> Option<&'j [Json<'a>]>,
+) -> Vec<&'j Json<'a>> {
+    let unwrap =
+        |v: &'j Json<'a>| -> &'j Json<'a> { v.get("elem").and_then(|e| e.get("val")).unwrap_or(v) };
     match right {
-        Value::String(s) if s.starts_with('@') => resolve(&s[1..])
+        Json::String(s) if s.starts_with('@') => resolve(&s[1..])
             .map(|els| els.iter().map(unwrap).collect())
             .unwrap_or_default(),
-        Value::Object(o) if o.contains_key("set") => match &o["set"] {
-            Value::Array(els) => els.iter().map(unwrap).collect(),
-            other => vec![unwrap(other)],
+        Json::Object(_) if right.get("set").is_some() => match right.get("set") {
+            Some(Json::Array(els)) => els.iter().map(unwrap).collect(),
+            Some(other) => vec![unwrap(other)],
+            None => Vec::new(),
         },
         other => vec![unwrap(other)],
     }
 }
 
 /// Adds the ports of `elements`; false when they are more than [`MAX_PORTS`] in all.
-fn expand_ports(elements: &[Value], ports: &mut Vec<u16>) -> bool {
+fn expand_ports(elements: &[&Json], ports: &mut Vec<u16>) -> bool {
     for e in elements {
-        let (low, high) = if let Some(range) = e.get("range").and_then(Value::as_array) {
+        let (low, high) = if let Some(range) = e.get("range").and_then(Json::as_array) {
             match (
-                range.first().and_then(Value::as_u64),
-                range.get(1).and_then(Value::as_u64),
+                range.first().and_then(Json::as_u64),
+                range.get(1).and_then(Json::as_u64),
             ) {
                 (Some(a), Some(b)) => (a, b),
                 _ => continue,
@@ -800,7 +812,7 @@ fn expand_ports(elements: &[Value], ports: &mut Vec<u16>) -> bool {
 
 /// An address, prefix or range element in canonical form: `10.0.0.1`, `10.0.0.0/8`,
 /// `10.0.0.1-10.0.0.9` (host prefixes /32 and /128 are plain addresses).
-fn address(element: &Value) -> Option<String> {
+fn address(element: &Json) -> Option<String> {
     use std::net::IpAddr;
     let canonical = |s: &str| s.parse::<IpAddr>().ok().map(|a| a.to_string());
     if let Some(s) = element.as_str() {
@@ -816,7 +828,7 @@ fn address(element: &Value) -> Option<String> {
             format!("{addr}/{len}")
         });
     }
-    if let Some(r) = element.get("range").and_then(Value::as_array) {
+    if let Some(r) = element.get("range").and_then(Json::as_array) {
         let low = canonical(r.first()?.as_str()?)?;
         let high = canonical(r.get(1)?.as_str()?)?;
         return Some(format!("{low}-{high}"));
@@ -849,6 +861,55 @@ mod tests {
         assert_eq!(m["k.e"], "");
         assert_eq!(sysctl(b"a.b = 1\nbroken\n").unwrap_err().line, 2);
         assert_eq!(sysctl(b"a.b = 1\na.c = 2").unwrap_err().line, 2);
+    }
+
+    #[test]
+    fn squeeze_makes_single_spaces_of_any_whitespace() {
+        for text in [
+            "",
+            "a",
+            "a b",
+            " a",
+            "a ",
+            "a  b",
+            "a\tb",
+            "4096\t16384",
+            "a\u{3000}b",
+            "a\u{a0}b",
+            "  lead and trail  ",
+            "x \n y",
+            "全角 テキスト",
+        ] {
+            let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(squeeze(text), joined, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn unit_files_and_packages_check_their_columns() {
+        let units = unit_files(b"ssh.service enabled enabled\ncron.service disabled\n").unwrap();
+        assert_eq!(units["ssh.service"], "enabled");
+        assert_eq!(units["cron.service"], "disabled");
+        for (bad, message) in [
+            (&b"ssh.service\n"[..], "found 1 columns"),
+            (b"ssh.service enabled enabled x\n", "found 4 columns"),
+            (b"ssh enabled\n", "not a unit name"),
+            (b"ssh.service on\n", "not a unit-file state"),
+        ] {
+            let e = unit_files(bad).unwrap_err();
+            assert!(e.message.contains(message), "{e:?}");
+        }
+        let packages = packages(b"openssh-server\tii \nold\trc \ngone\tun \n").unwrap();
+        assert_eq!(packages.into_iter().collect::<Vec<_>>(), ["openssh-server"]);
+        for bad in [
+            &b"name\n"[..],
+            b"name\ti\n",
+            b"\tii\n",
+            b"two words\tii\n",
+            b"name\tii\textra\n",
+        ] {
+            assert_eq!(super::packages(bad).unwrap_err().line, 1, "{bad:?}");
+        }
     }
 
     #[test]

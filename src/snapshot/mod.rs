@@ -56,6 +56,7 @@ use sha2::{Digest, Sha256};
 pub use crate::live::SnapshotError;
 use crate::live::{LiveState, SnapshotInfo};
 
+mod json;
 pub mod linux;
 pub mod network;
 pub mod windows;
