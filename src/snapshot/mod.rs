@@ -78,6 +78,22 @@ pub fn load(dir: &Path) -> Result<LiveState<'static>, SnapshotError> {
     load_with(dir, |live| live.into_owned())
 }
 
+/// The texts of a snapshot that are not in its files as they are (JSON strings with escapes),
+/// kept together for as long as the snapshot's bytes: one allocation for many texts.
+#[derive(Default)]
+pub struct TextArena(bumpalo::Bump);
+
+impl TextArena {
+    pub fn new() -> TextArena {
+        TextArena::default()
+    }
+
+    /// A copy of `text` that lives as long as the arena.
+    pub fn keep(&self, text: &str) -> &str {
+        self.0.alloc_str(text)
+    }
+}
+
 /// Loads a snapshot folder as [`load`] does and hands the state to `use_state` while the
 /// files' bytes, which its texts borrow, are still held.
 pub fn load_with<R>(
@@ -90,9 +106,10 @@ pub fn load_with<R>(
     let info = info_from(&root)?;
     // Each file is read once: hashed, then parsed from the same bytes.
     let contents = verify(dir, &info)?;
+    let texts = TextArena::new();
     let result = {
         let mut live = LiveState::default();
-        match parse_contents(&info, &root, &contents, &mut live) {
+        match parse_contents(&info, &root, &contents, &texts, &mut live) {
             Ok(()) => {
                 live.info = info;
                 Ok(use_state(live))
@@ -116,6 +133,7 @@ fn parse_contents<'c>(
     info: &SnapshotInfo,
     info_json: &Value,
     contents: &'c [Vec<u8>],
+    texts: &'c TextArena,
     live: &mut LiveState<'c>,
 ) -> Result<(), SnapshotError> {
     let names: Vec<&str> = info.files.keys().map(String::as_str).collect();
@@ -123,7 +141,7 @@ fn parse_contents<'c>(
         live.windows.not_collected = windows::not_collected_in(info_json);
         for name in windows::FILES {
             if let Some(bytes) = content(&names, contents, name) {
-                windows::parse(name, bytes, &mut live.windows)?;
+                windows::parse(name, bytes, texts, &mut live.windows)?;
             }
         }
         return Ok(());

@@ -17,7 +17,7 @@ use std::hash::Hasher;
 use serde::de::DeserializeSeed;
 use serde::Deserialize;
 
-use super::{error, SnapshotError};
+use super::{error, SnapshotError, TextArena};
 use crate::live;
 use crate::live::{
     AssignedAccessFact, BitLockerFact, BootElementFact, DeviceGuardFact, FeatureFact,
@@ -235,9 +235,11 @@ const STORE_SOURCES: &[&str] = &[
 ];
 
 /// Parses one file of the contract into `state`.
+/// Texts that need unescaping are kept in `texts`.
 pub fn parse<'a>(
     name: &str,
     bytes: &'a [u8],
+    texts: &'a TextArena,
     state: &mut WindowsState<'a>,
 ) -> Result<(), SnapshotError> {
     match name {
@@ -251,7 +253,9 @@ pub fn parse<'a>(
         }
         "registry.json" => {
             let mut facts: Vec<RegistryValueFact<'a>> = Vec::new();
-            if !fast::rows(bytes, fast::registry_row, |row| facts.push(row.fact())) {
+            if !fast::rows(bytes, texts, fast::registry_row, |row| {
+                facts.push(row.fact())
+            }) {
                 facts.clear();
                 json_each(name, bytes, |row: RegistryValueRow| facts.push(row.fact()))?;
             }
@@ -293,7 +297,9 @@ pub fn parse<'a>(
         }
         "firewall-rules.json" => {
             let mut rules = Vec::new();
-            if !fast::rows(bytes, fast::firewall_rule_row, |row| rules.push(row.fact())) {
+            if !fast::rows(bytes, texts, fast::firewall_rule_row, |row| {
+                rules.push(row.fact())
+            }) {
                 rules.clear();
                 json_each(name, bytes, |row: FirewallRuleRow| rules.push(row.fact()))?;
             }
@@ -302,7 +308,7 @@ pub fn parse<'a>(
         }
         "services.json" => {
             let mut services = Vec::new();
-            if !fast::rows(bytes, fast::service_row, |s| services.push(s.fact())) {
+            if !fast::rows(bytes, texts, fast::service_row, |s| services.push(s.fact())) {
                 services.clear();
                 json_each(name, bytes, |s: ServiceRow| services.push(s.fact()))?;
             }
@@ -358,7 +364,7 @@ pub fn parse<'a>(
         }
         "features.json" => {
             let mut rows = Vec::new();
-            if !fast::rows(bytes, fast::feature_row, |row| rows.push(row)) {
+            if !fast::rows(bytes, texts, fast::feature_row, |row| rows.push(row)) {
                 rows = json_list(name, bytes)?;
             }
             state.features = Some(

@@ -406,8 +406,9 @@ fn fuzz_snapshot_windows() {
             mine
         };
         fuzz(&format!("snapshot_windows_{file}"), mine, |b| {
+            let texts = hardbase::snapshot::TextArena::new();
             let mut state = hardbase::live::WindowsState::default();
-            let _ = hardbase::snapshot::windows::parse(file, b, &mut state);
+            let _ = hardbase::snapshot::windows::parse(file, b, &texts, &mut state);
         });
     }
 }

@@ -205,9 +205,10 @@ fn the_build_ships_the_collector() {
 #[test]
 fn the_real_secedit_export_and_auditpol_backup_parse() {
     let Some(samples) = samples_dir() else { return };
+    let texts = snapshot::TextArena::new();
     let mut state = WindowsState::default();
     let inf = std::fs::read(samples.join("secedit-export-jebr/secpol.inf")).unwrap();
-    snapshot::windows::parse("secedit.inf", &inf, &mut state).unwrap();
+    snapshot::windows::parse("secedit.inf", &inf, &texts, &mut state).unwrap();
     let access = state.system_access.as_ref().unwrap();
     assert_eq!(access["MaximumPasswordAge"], "42");
     assert_eq!(access["MinimumPasswordLength"], "0");
@@ -227,7 +228,7 @@ fn the_real_secedit_export_and_auditpol_backup_parse() {
     );
 
     let csv = std::fs::read(samples.join("auditpol-backup-sos/auditbaseline.csv")).unwrap();
-    snapshot::windows::parse("auditpol.csv", &csv, &mut state).unwrap();
+    snapshot::windows::parse("auditpol.csv", &csv, &texts, &mut state).unwrap();
     let audit = state.audit.as_ref().unwrap();
     assert_eq!(audit.len(), 59, "every subcategory, no option or SACL row");
     assert!(audit.values().all(|v| *v == 3));

@@ -11,17 +11,23 @@ use std::borrow::Cow;
 
 use super::{FeatureRow, FirewallRuleRow, ProtocolText, RegistryValueRow, ServiceRow, Str};
 use crate::live::Texts;
+use crate::snapshot::TextArena;
 
 /// A position in a file's text.
 pub(super) struct Reader<'a> {
     text: &'a str,
     pos: usize,
+    /// Where unescaped texts are kept, so that every text borrows for as long as the file.
+    texts: &'a TextArena,
+    /// The text being unescaped.
+    scratch: String,
 }
 
 /// Reads `bytes` as an array of rows with `row`, handing each to `each`, and tells whether it
 /// read the whole file. When it did not, `each` may have had some of the rows.
 pub(super) fn rows<'a, T>(
     bytes: &'a [u8],
+    texts: &'a TextArena,
     mut row: impl FnMut(&mut Reader<'a>) -> Option<T>,
     mut each: impl FnMut(T),
 ) -> bool {
@@ -29,7 +35,12 @@ pub(super) fn rows<'a, T>(
     let Ok(text) = std::str::from_utf8(bytes) else {
         return false;
     };
-    let mut r = Reader { text, pos: 0 };
+    let mut r = Reader {
+        text,
+        pos: 0,
+        texts,
+        scratch: String::new(),
+    };
     let mut read = || -> Option<()> {
         r.eat(b'[')?;
         if r.peek()? == b']' {
@@ -99,7 +110,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string, borrowed when it has no escapes.
+    /// A string, borrowed from the file when it has no escapes, else from the arena.
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let b = self.text.as_bytes();
@@ -122,7 +133,8 @@ impl<'a> Reader<'a> {
                 _ => return None,
             }
         }
-        let mut out = String::with_capacity(end - start);
+        let out = &mut self.scratch;
+        out.clear();
         out.push_str(&self.text[start..i]);
         while i < end {
             if b[i] != b'\\' {
@@ -158,18 +170,18 @@ impl<'a> Reader<'a> {
             i += 2;
         }
         self.pos = end + 1;
-        Some(Cow::Owned(out))
+        Some(Cow::Borrowed(self.texts.keep(out)))
     }
 
     /// A key: a string without escapes.
     fn key(&mut self) -> Option<&'a str> {
-        match self.string()? {
-            Cow::Borrowed(k) => {
-                self.eat(b':')?;
-                Some(k)
-            }
-            Cow::Owned(_) => None,
-        }
+        self.eat(b'"')?;
+        let start = self.pos;
+        let end = special(self.text.as_bytes(), start);
+        (self.text.as_bytes().get(end) == Some(&b'"')).then_some(())?;
+        self.pos = end + 1;
+        self.eat(b':')?;
+        Some(&self.text[start..end])
     }
 
     /// An integer as JSON writes it, without fraction or exponent.
@@ -406,23 +418,24 @@ mod tests {
     /// The facts the fast reader finds, or `None` where it gives up; and those of serde_json.
     fn both(file: &str, json: &str) -> (Option<WindowsState<'static>>, WindowsState<'static>) {
         let bytes = json.as_bytes();
+        let texts = TextArena::new();
         let mut fast = WindowsState::default();
         let read = match file {
             "registry.json" => {
                 let mut v = Vec::new();
-                let ok = rows(bytes, registry_row, |r| v.push(r.fact()));
+                let ok = rows(bytes, &texts, registry_row, |r| v.push(r.fact()));
                 fast.registry = Some(v);
                 ok
             }
             "firewall-rules.json" => {
                 let mut v = Vec::new();
-                let ok = rows(bytes, firewall_rule_row, |r| v.push(r.fact()));
+                let ok = rows(bytes, &texts, firewall_rule_row, |r| v.push(r.fact()));
                 fast.firewall_rules = Some(v);
                 ok
             }
             _ => {
                 let mut v = Vec::new();
-                let ok = rows(bytes, service_row, |s| v.push(s.fact()));
+                let ok = rows(bytes, &texts, service_row, |s| v.push(s.fact()));
                 fast.services = Some(v.into_iter().collect());
                 ok
             }
@@ -561,6 +574,7 @@ mod tests {
         // Not UTF-8.
         assert!(!rows(
             b"[{\"Name\":\"\xff\",\"Present\":true}]",
+            &TextArena::new(),
             registry_row,
             |_| {}
         ));
@@ -617,7 +631,9 @@ mod tests {
             r#"[{"FeatureName":"a","State":-1,"StateName":null},{"State":4,"FeatureName":"b"}]"#,
         ] {
             let mut fast = Vec::new();
-            assert!(rows(json.as_bytes(), feature_row, |r| fast.push(view(&r))));
+            assert!(rows(json.as_bytes(), &TextArena::new(), feature_row, |r| {
+                fast.push(view(&r))
+            }));
             let slow: Vec<FeatureRow> = json_list("features.json", json.as_bytes()).unwrap();
             assert_eq!(fast, slow.iter().map(view).collect::<Vec<_>>());
         }
@@ -627,7 +643,10 @@ mod tests {
             r#"[{"FeatureName":"a"}]"#,
             r#"{"FeatureName":"a","State":1}"#,
         ] {
-            assert!(!rows(json.as_bytes(), feature_row, |_| {}), "{json}");
+            assert!(
+                !rows(json.as_bytes(), &TextArena::new(), feature_row, |_| {}),
+                "{json}"
+            );
         }
     }
 
