@@ -3,9 +3,9 @@
 # synthetic fleet. Every figure is measured in this run and every ratio is between figures of
 # this run (absolute times on shared machines are noisy):
 #
-#   1. `hardbase build` of the example bank (per profile: the median whole-bank time / profiles) against
-#      `oscap xccdf generate fix --fix-type bash` of each profile of Debian's Debian 11
-#      datastream (ssg-debian): time and peak memory per profile.
+#   1. `hardbase build` of the example bank (per profile: the fastest whole-bank time / profiles)
+#      against `oscap xccdf generate fix --fix-type bash` of each profile of Debian's Debian 11
+#      datastream (ssg-debian, the fastest of its runs for each): time and peak memory per profile.
 #   2. The generated Linux collector + `hardbase diff` of the primary relay on this machine
 #      against `oscap xccdf eval` of the datastream's standard profile, with the number of
 #      checks on both sides and the collector's time per step.
@@ -17,7 +17,7 @@
 #      largest of them; ms per host, and the largest fleet with --formats jsonl only.
 #
 # Usage: bash bench/fleet.sh            (from the repository root; installs nothing)
-# Environment: RUNS_BUILD (10), RUNS_FIX (2), RUNS_E2E (5), RUNS_EVAL (3), RUNS_AUDIT (3), SIZES ("1000 3000
+# Environment: RUNS_BUILD (10), RUNS_FIX (3), RUNS_E2E (5), RUNS_EVAL (3), RUNS_AUDIT (3), SIZES ("1000 3000
 # 10000"), SEED (1), JOBS (audit --jobs; default: hardbase's own), DS (the datastream), BENCH_DIR
 # (work folder; a temporary one by default, removed at the end unless KEEP=1).
 #
@@ -29,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS_BUILD=${RUNS_BUILD:-10}
-RUNS_FIX=${RUNS_FIX:-2}
+RUNS_FIX=${RUNS_FIX:-3}
 RUNS_E2E=${RUNS_E2E:-5}
 RUNS_EVAL=${RUNS_EVAL:-3}
 RUNS_AUDIT=${RUNS_AUDIT:-3}
@@ -84,6 +84,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else
 pass_if() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? v >= l : v <= l; print ok ? "PASS" : "MISS" }'; }
 
 echo "hardbase fleet benchmark: $(uname -m), $(nproc) CPUs, $(awk '/^MemTotal:/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo) RAM, load average $(load)"
+# The share of the last minute in which some task waited for the disk (Linux's pressure stall
+# information): above a few percent, the file system's work of an earlier run is still going on.
+if [ -r /proc/pressure/io ]; then
+  echo "disk pressure: $(awk '/^some/ { sub("avg60=", "", $3); print $3 "% of the last minute" }' /proc/pressure/io) with a task waiting for the disk"
+fi
 echo "$("$bin" --version); $(command -v oscap >/dev/null && oscap --version | head -n 1 || echo 'oscap: not installed')"
 
 have_oscap=1
@@ -99,6 +104,9 @@ fi
 echo
 echo "== 1. build: hardbase build examples/ vs oscap xccdf generate fix --fix-type bash"
 "$bin" build examples/ --out "$work/dist" >/dev/null 2>&1 # warm the page cache
+# A build syncs what it writes, so its time includes waiting for the disk: whatever earlier work
+# left to write back (another run's gigabytes being freed, say) goes out first.
+sync
 profiles=$(find "$work/dist" -mindepth 1 -maxdepth 1 -type d | wc -l)
 files=$(find "$work/dist" -type f | wc -l)
 times=()
@@ -112,13 +120,15 @@ for i in $(seq "$RUNS_BUILD"); do
   [ "$KB" -gt "$peak_kb" ] && peak_kb=$KB
 done
 for i in $(seq "$RUNS_BUILD"); do rm -rf "$work/dist-$i"; done
-# The median run: a run of some tens of milliseconds that meets the file system's or another
-# process's work is slower by half, and the mean would be that run's.
-read -r build_us fastest_us slowest_us < <(printf '%s\n' "${times[@]}" | sort -n |
-  awk '{ t[NR] = $1 } END { m = (NR % 2) ? t[(NR + 1) / 2] : int((t[NR / 2] + t[NR / 2 + 1]) / 2); print m, t[1], t[NR] }')
+# The fastest run, as for oscap below: a run of some tens of milliseconds that meets the file
+# system's or another process's work (the kernel still freeing an earlier run's gigabytes, say)
+# is slower by half or more, while oscap's runs of 0.4 s hardly notice it. The median and the
+# slowest are printed beside it.
+read -r build_us median_us slowest_us < <(printf '%s\n' "${times[@]}" | sort -n |
+  awk '{ t[NR] = $1 } END { m = (NR % 2) ? t[(NR + 1) / 2] : int((t[NR / 2] + t[NR / 2 + 1]) / 2); print t[1], m, t[NR] }')
 hb_profile_us=$((build_us / profiles))
-printf 'hardbase build examples/: %d profiles, %d files, %s ms (median of %d; %s to %s), peak %s MB\n' \
-  "$profiles" "$files" "$(ms "$build_us")" "$RUNS_BUILD" "$(ms "$fastest_us")" "$(ms "$slowest_us")" "$(mb "$peak_kb")"
+printf 'hardbase build examples/: %d profiles, %d files, %s ms (fastest of %d; median %s, slowest %s), peak %s MB\n' \
+  "$profiles" "$files" "$(ms "$build_us")" "$RUNS_BUILD" "$(ms "$median_us")" "$(ms "$slowest_us")" "$(mb "$peak_kb")"
 printf '  per profile                                  %8s ms   peak %6s MB\n' "$(ms "$hb_profile_us")" "$(mb "$peak_kb")"
 # Each of those profiles built alone (one profile per process, as oscap generates one): peak
 # memory, the mean and the largest.
@@ -149,10 +159,9 @@ if [ "$have_oscap" = 1 ]; then
     p_kb=0
     for _ in $(seq "$RUNS_FIX"); do
       measure oscap xccdf generate fix --fix-type bash --profile "$id" "$DS"
-      p_us=$((p_us + US))
+      if [ "$p_us" = 0 ] || [ "$US" -lt "$p_us" ]; then p_us=$US; fi
       [ "$KB" -gt "$p_kb" ] && p_kb=$KB
     done
-    p_us=$((p_us / RUNS_FIX))
     fixes=$(grep -c '^# BEGIN fix' "$work/.out" || true)
     printf '  oscap %-40s %8s ms   peak %6s MB   (%d bash fixes; %s)\n' "${id#xccdf_org.ssgproject.content_profile_}" \
       "$(ms "$p_us")" "$(mb "$p_kb")" "$fixes" "$title"
