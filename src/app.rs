@@ -704,11 +704,16 @@ fn audit(cli: &Cli, args: &crate::cli::AuditArgs) -> CmdResult {
         "snapshots": summary.hosts,
         "files": written,
     });
-    std::fs::write(
-        staged.path().join(output::MANIFEST),
-        serde_json::to_string_pretty(&manifest)? + "\n",
+    // Every report, the manifest and the folder's entries are on disk before the folder
+    // replaces the previous audit, and the swap is on disk before the summary says so.
+    output::write_synced(
+        &staged.path().join(output::MANIFEST),
+        (serde_json::to_string_pretty(&manifest)? + "\n").as_bytes(),
     )?;
+    output::sync_dir(staged.path())?;
     staged.commit()?;
+    let parent = args.out.parent().filter(|p| !p.as_os_str().is_empty());
+    output::sync_dir(parent.unwrap_or(Path::new(".")))?;
     let mut out = text.render(&fleet, &summary);
     let shown: Vec<String> = written
         .iter()

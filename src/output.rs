@@ -61,16 +61,33 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
     let tmp = sibling(path, "tmp");
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
+    let result = write_synced(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(io(path))
+}
+
+/// Creates `path` with `bytes` and returns once the kernel has put them on disk.
+pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Returns once the kernel has put the folder `dir`'s entries on disk (the names of files
+/// created in it, renamed into or out of it). On Unix; elsewhere a folder cannot be opened to
+/// be synced, and the file system's own ordering is all there is.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 /// A file made durable while it grows: each time another `step` bytes have been written, a
@@ -367,6 +384,22 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn synced_writes_keep_every_byte_and_a_folder_sync_needs_the_folder() {
+        let dir = scratch("synced");
+        let path = dir.join("manifest.json");
+        write_synced(&path, b"{}\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{}\n");
+        // A second write replaces the file's bytes, not appends to them.
+        write_synced(&path, b"[]").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"[]");
+        sync_dir(&dir).unwrap();
+        // The folder is opened to be synced: on Unix a missing one is an error, not a no-op.
+        assert_eq!(sync_dir(&dir.join("missing")).is_err(), cfg!(unix));
+        assert!(write_synced(&dir.join("missing").join("x"), b"x").is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

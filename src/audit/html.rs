@@ -234,7 +234,10 @@ impl Sink for HtmlSink {
         self.detail.flush()?;
         let mut out = BufWriter::new(File::create(&self.output)?);
         self.write_page(&mut out, fleet, summary)?;
-        out.flush()?;
+        // On disk before the audit folder replaces the previous one.
+        out.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_all()?;
         std::fs::remove_file(&self.detail_path)
     }
 }

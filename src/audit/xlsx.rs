@@ -527,7 +527,12 @@ impl XlsxSink {
                     .map_err(sheet_xml::zip_error)?;
             }
         }
-        out.finish().map_err(sheet_xml::zip_error)?.flush()
+        // On disk before the audit folder replaces the previous one.
+        out.finish()
+            .map_err(sheet_xml::zip_error)?
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?
+            .sync_all()
     }
 }
 
