@@ -104,8 +104,9 @@ fi
 echo
 echo "== 1. build: hardbase build examples/ vs oscap xccdf generate fix --fix-type bash"
 "$bin" build examples/ --out "$work/dist" >/dev/null 2>&1 # warm the page cache
-# A build syncs what it writes, so its time includes waiting for the disk: whatever earlier work
-# left to write back (another run's gigabytes being freed, say) goes out first.
+# A build creates 178 files, which waits on the file system's journal when the disk is busy:
+# whatever earlier work left to write back (another run's gigabytes being freed, say) goes out
+# first.
 sync
 profiles=$(find "$work/dist" -mindepth 1 -maxdepth 1 -type d | wc -l)
 files=$(find "$work/dist" -type f | wc -l)
